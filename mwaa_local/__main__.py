@@ -1,0 +1,3 @@
+from mwaa_local.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of ./mwaa-local, one module each (see mwaa_local.cli)."""
