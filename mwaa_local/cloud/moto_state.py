@@ -1,0 +1,36 @@
+"""In-process access to moto's backends: our services read and write S3, the Glue catalog and CloudWatch Logs
+directly instead of over HTTP, under the state store's mutation lock so every change is persisted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.backends import get_backend
+from moto.core import DEFAULT_ACCOUNT_ID
+
+from mwaa_local.cloud.state import StateStore
+
+ACCOUNT_ID = DEFAULT_ACCOUNT_ID
+
+
+def snapshot_name(backend: str) -> str:
+    return f"moto.{backend}"
+
+
+def register_moto_backend(store: StateStore, backend: str) -> None:
+    live = get_backend(backend)
+
+    def restore(saved: dict) -> None:
+        live.clear()
+        live.update(saved)
+
+    store.register(snapshot_name(backend), lambda: dict(live), restore)
+
+
+def backend(name: str, region: str = "us-east-1", account_id: str = ACCOUNT_ID) -> Any:
+    backends = get_backend(name)[account_id]
+    return backends["aws"] if name in ("s3", "iam", "sts") and "aws" in backends else backends[region]
+
+
+def s3() -> Any:
+    return get_backend("s3")[ACCOUNT_ID]["aws"]
