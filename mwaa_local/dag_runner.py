@@ -1,0 +1,71 @@
+"""Runs one DAG run locally with `dag.test()` in a child process that has the local Airflow environment
+(same folders, secrets backend and settings as on MWAA; AWS pointed at the local cloud)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from mwaa_local import paths
+from mwaa_local.airflow_env import airflow_environment
+
+_CHILD = r"""
+import json, sys
+from airflow.dag_processing.dagbag import DagBag
+dag_id, logical_date, conf = sys.argv[1], sys.argv[2] or None, json.loads(sys.argv[3])
+bag = DagBag(sys.argv[4])
+if dag_id not in bag.dags:
+    print(json.dumps({"error": f"DAG {dag_id!r} not found; import errors: {bag.import_errors}"}), file=sys.stderr)
+    sys.exit(3)
+import pendulum
+run = bag.dags[dag_id].test(logical_date=pendulum.parse(logical_date) if logical_date else None, run_conf=conf)
+tis = {ti.task_id: getattr(ti.state, "value", str(ti.state)) for ti in run.get_task_instances()}
+print("@@RESULT@@" + json.dumps({"state": getattr(run.state, "value", str(run.state)), "run_id": run.run_id, "tasks": tis}))
+"""
+
+
+@dataclass
+class DagRunResult:
+    dag_id: str
+    state: str
+    tasks: dict[str, str]
+    log_file: Path
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "success"
+
+
+def airflow_home() -> Path:
+    return paths.local_state() / "airflow"
+
+
+def local_airflow_env(endpoint_url: str) -> dict[str, str]:
+    home = airflow_home()
+    home.mkdir(parents=True, exist_ok=True)
+    return {**os.environ, **airflow_environment(endpoint_url, home, f"sqlite:///{home / 'airflow.db'}")}
+
+
+def migrate_metadata_db(env: dict[str, str]) -> None:
+    result = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"airflow db migrate failed:\n{result.stderr[-2000:]}")
+
+
+def run_dag(dag_id: str, endpoint_url: str, logical_date: str | None = None, conf: dict | None = None,
+            log_file: Path | None = None) -> DagRunResult:
+    env = local_airflow_env(endpoint_url)
+    log_file = log_file or airflow_home() / "runs" / f"{dag_id}-{(logical_date or 'now').replace(':', '')}.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-c", _CHILD, dag_id, logical_date or "", json.dumps(conf or {}), str(paths.DAGS)]
+    with open(log_file, "w") as log:
+        result = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=log, text=True)
+    marker = [line for line in result.stdout.splitlines() if line.startswith("@@RESULT@@")]
+    if result.returncode != 0 or not marker:
+        return DagRunResult(dag_id, "error", {}, log_file)
+    outcome = json.loads(marker[-1].removeprefix("@@RESULT@@"))
+    return DagRunResult(dag_id, outcome["state"], outcome["tasks"], log_file)

@@ -1,0 +1,84 @@
+"""Makes the local cloud look like the AWS account this repository deploys to: the buckets, roles, Glue
+database and secrets that include/config/platform.yaml (environment `local`) names. Idempotent."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from mwaa_local import paths
+
+TRUST_POLICY = json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": ["glue.amazonaws.com", "redshift.amazonaws.com",
+                                                                "sagemaker.amazonaws.com"]},
+                   "Action": "sts:AssumeRole"}],
+})
+
+
+@dataclass
+class Provisioned:
+    created: list[str] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)
+
+    def note(self, created: bool, what: str) -> None:
+        (self.created if created else self.existing).append(what)
+
+
+def local_settings() -> dict[str, Any]:
+    import yaml
+
+    return yaml.safe_load((paths.INCLUDE / "config" / "platform.yaml").read_text())["environments"]["local"]
+
+
+def _exists_error(exc: ClientError) -> bool:
+    return exc.response["Error"]["Code"] in (
+        "BucketAlreadyOwnedByYou", "BucketAlreadyExists", "EntityAlreadyExists", "AlreadyExistsException",
+        "ResourceExistsException",
+    )
+
+
+def provision(endpoint_url: str, connections: dict[str, dict] | None = None) -> Provisioned:
+    """Creates what is missing; `connections` maps conn_id -> Airflow connection JSON for Secrets Manager."""
+    config = local_settings()
+    session = boto3.session.Session(region_name=config["aws_region"], aws_access_key_id="test",
+                                    aws_secret_access_key="test")
+    client = lambda name: session.client(name, endpoint_url=endpoint_url)  # noqa: E731
+    s3, iam, glue, secrets = client("s3"), client("iam"), client("glue"), client("secretsmanager")
+    done = Provisioned()
+
+    def attempt(what: str, create) -> None:
+        try:
+            create()
+            done.note(True, what)
+        except ClientError as exc:
+            if not _exists_error(exc):
+                raise
+            done.note(False, what)
+
+    for bucket in (config["mwaa_bucket"], config["data_lake_bucket"]):
+        attempt(f"s3://{bucket}", lambda b=bucket: s3.create_bucket(Bucket=b))
+    # MWAA requires versioning on its bucket: UpdateEnvironment pins object versions.
+    s3.put_bucket_versioning(Bucket=config["mwaa_bucket"], VersioningConfiguration={"Status": "Enabled"})
+    for arn in (config["glue"]["iam_role"], config["redshift"]["iam_role"]):
+        role = arn.rsplit("/", 1)[1]
+        attempt(f"iam role {role}", lambda r=role: iam.create_role(RoleName=r, AssumeRolePolicyDocument=TRUST_POLICY))
+    database = config["glue"]["raw_database"]
+    attempt(f"glue database {database}", lambda: glue.create_database(DatabaseInput={"Name": database}))
+
+    wanted = {"aws_default": {"conn_type": "aws"}, **(connections or {})}
+    for conn_id, conn in wanted.items():
+        name = f"airflow/connections/{conn_id}"
+        try:
+            secrets.create_secret(Name=name, SecretString=json.dumps(conn))
+            done.note(True, f"secret {name}")
+        except ClientError as exc:
+            if not _exists_error(exc):
+                raise
+            secrets.put_secret_value(SecretId=name, SecretString=json.dumps(conn))
+            done.note(False, f"secret {name} (updated)")
+    return done
