@@ -1,0 +1,136 @@
+"""Builds plugins.zip the way MWAA wants it, and proves every module in it imports from the zip alone.
+
+MWAA unzips plugins.zip into its plugins folder, so the CONTENTS of plugins/ go at the zip root (a leading
+`plugins/` would make every import path wrong). Entries are 0o755, bytecode is left out, and the archive is
+byte-for-byte reproducible (sorted entries, fixed timestamps) so an unchanged plugins/ never yields a new S3 version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from mwaa_local import paths
+from mwaa_local.errors import UserError
+
+PLUGINS_ZIP = paths.DIST / "plugins.zip"
+FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip can hold
+FILE_MODE = 0o100755  # regular file, rwxr-xr-x
+DIR_MODE = 0o040755
+SKIPPED_DIRS = {"__pycache__"}
+SKIPPED_SUFFIXES = {".pyc", ".pyo"}
+SKIPPED_NAMES = {".DS_Store"}
+
+
+@dataclass(frozen=True)
+class ImportFailure:
+    module: str
+    error: str
+
+    def __str__(self) -> str:
+        return f"{self.module}: {self.error}"
+
+
+def _entries(source: Path) -> list[tuple[str, Path]]:
+    """(archive name, path) for every directory and file to ship, sorted."""
+    found = []
+    for root, dirs, files in os.walk(source):
+        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
+        base = Path(root)
+        rel = base.relative_to(source).as_posix()
+        if rel != ".":
+            found.append((rel + "/", base))
+        for name in sorted(files):
+            path = base / name
+            if name in SKIPPED_NAMES or path.suffix in SKIPPED_SUFFIXES:
+                continue
+            found.append((path.relative_to(source).as_posix(), path))
+    return sorted(found)
+
+
+def build(source: Path = paths.PLUGINS, dest: Path = PLUGINS_ZIP) -> Path:
+    if not source.is_dir():
+        raise UserError(f"{source} does not exist; nothing to package")
+    entries = _entries(source)
+    if not any(not name.endswith("/") for name, _ in entries):
+        raise UserError(f"{source} holds no files; nothing to package")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    partial = dest.with_suffix(".zip.partial")  # never leave a half-written plugins.zip behind
+    with zipfile.ZipFile(partial, "w") as archive:
+        for name, path in entries:
+            info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
+            info.create_system = 3  # Unix, so that external_attr is read as a mode
+            if name.endswith("/"):
+                info.external_attr = (DIR_MODE << 16) | 0x10  # 0x10: MS-DOS directory flag
+                archive.writestr(info, b"")
+            else:
+                info.external_attr = FILE_MODE << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, path.read_bytes(), compresslevel=9)
+    partial.replace(dest)
+    return dest
+
+
+def modules_in(zip_path: Path) -> list[str]:
+    """Importable module names in the archive (packages by their __init__)."""
+    with zipfile.ZipFile(zip_path) as archive:
+        names = [n for n in archive.namelist() if n.endswith(".py")]
+    modules = []
+    for name in names:
+        parts = name[: -len(".py")].split("/")
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if parts and all(p.isidentifier() for p in parts):
+            modules.append(".".join(parts))
+    return sorted(modules)
+
+
+# Runs in the fresh interpreter: only the zip (plus site-packages) on sys.path; checks each module really came
+# from the zip, not from an installed package of the same name.
+_IMPORT_ALL = """
+import importlib, json, sys, traceback
+zip_path, modules = sys.argv[1], sys.argv[2:]
+sys.path.insert(0, zip_path)
+failures = {}
+for name in modules:
+    try:
+        module = importlib.import_module(name)
+        origin = getattr(module, "__file__", None) or ""
+        if not origin.startswith(zip_path):
+            failures[name] = f"imported from {origin!r}, not from the zip"
+    except BaseException as exc:
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+        failures[name] = f"{type(exc).__name__}: {exc}{where}"
+print(json.dumps(failures))
+"""
+
+
+def verify_imports(zip_path: Path = PLUGINS_ZIP) -> list[ImportFailure]:
+    """Imports every module of the zip in a fresh isolated interpreter (-I: no repo, no PYTHONPATH)."""
+    zip_path = Path(zip_path).resolve()
+    modules = modules_in(zip_path)
+    if not modules:
+        return []
+    env = dict(os.environ)
+    home = paths.local_state() / "package-check" / "airflow-home"
+    home.mkdir(parents=True, exist_ok=True)
+    env.update({"AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"})
+    env.pop("AIRFLOW__CORE__PLUGINS_FOLDER", None)
+    with tempfile.TemporaryDirectory() as empty_cwd:
+        proc = subprocess.run(
+            [sys.executable, "-I", "-c", _IMPORT_ALL, str(zip_path), *modules],
+            cwd=empty_cwd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300,
+        )
+    try:
+        failures = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        tail = (proc.stdout + proc.stderr).strip()[-2000:]
+        return [ImportFailure("<interpreter>", f"import check crashed (exit {proc.returncode}): {tail}")]
+    return [ImportFailure(name, error) for name, error in sorted(failures.items())]
