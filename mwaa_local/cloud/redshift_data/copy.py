@@ -1,0 +1,220 @@
+"""COPY table FROM 's3://...': the objects are read from the local cloud's S3 and inserted with ONE DuckDB INSERT,
+so a bad row or a missing object loads nothing (the statement, or the whole batch, rolls back)."""
+
+from __future__ import annotations
+
+import bz2
+import json
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import duckdb
+from sqlglot.tokens import Token, TokenType
+
+from mwaa_local.cloud.redshift_data import options as opts
+from mwaa_local.cloud.redshift_data.dialect import SqlError
+from mwaa_local.cloud.s3_objects import NoSuchBucket, NoSuchKey, S3Objects
+
+# Redshift datetime format elements -> strptime; longest first so MON is not read as MM + ...
+_FORMAT_ELEMENTS = [("YYYY", "%Y"), ("MONTH", "%B"), ("MON", "%b"), ("HH24", "%H"), ("HH12", "%I"), ("HH", "%H"),
+                    ("MI", "%M"), ("SS", "%S"), ("MM", "%m"), ("DD", "%d"), ("YY", "%y"), ("AM", "%p"), ("PM", "%p"),
+                    ("US", "%f"), ("FF6", "%f"), ("FF3", "%g")]
+_FORMAT_RE = re.compile("|".join(re.escape(e) for e, _ in _FORMAT_ELEMENTS))
+_CHAR_TYPES = ("VARCHAR", "CHAR", "TEXT", "BPCHAR", "STRING")
+
+
+def strptime_format(redshift_format: str) -> str:
+    mapping = dict(_FORMAT_ELEMENTS)
+    return _FORMAT_RE.sub(lambda m: mapping[m.group(0)], redshift_format.upper())
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def load_failed(table: str, detail: str) -> SqlError:
+    return SqlError(f"Load into table '{table}' failed. Check 'stl_load_errors' system table for details. "
+                    f"(local cloud: {detail})")
+
+
+def parse(tokens: list[Token]) -> tuple[str, list[str], str, dict]:
+    """COPY <table> [(cols)] FROM '<uri>' [WITH] <options> -> (table, columns, uri, options)."""
+    i, table = 1, []
+    while i < len(tokens) and tokens[i].token_type not in (TokenType.FROM, TokenType.L_PAREN):
+        table.append(tokens[i].text)
+        i += 1
+    columns: list[str] = []
+    if i < len(tokens) and tokens[i].token_type == TokenType.L_PAREN:
+        i += 1
+        while i < len(tokens) and tokens[i].token_type != TokenType.R_PAREN:
+            if tokens[i].token_type != TokenType.COMMA:
+                columns.append(tokens[i].text)
+            i += 1
+        i += 1
+    if not table or i >= len(tokens) or tokens[i].token_type != TokenType.FROM:
+        near = tokens[i].text if i < len(tokens) else "end of input"
+        raise SqlError(f'syntax error at or near "{near}": expected COPY table [(columns)] FROM \'s3://...\'')
+    if i + 1 >= len(tokens) or tokens[i + 1].token_type != TokenType.STRING:
+        raise SqlError("syntax error: COPY ... FROM needs a quoted S3 path")
+    return "".join(table), columns, tokens[i + 1].text, opts.parse(tokens[i + 2:])
+
+
+def source_objects(s3: S3Objects, uri: str, options: dict) -> list[tuple[str, str]]:
+    """(bucket, key) of every object the COPY reads: the manifest's entries, or every object under the prefix."""
+    bucket, key = opts.s3_prefix(uri)
+    try:
+        if options.get("MANIFEST"):
+            try:
+                manifest = json.loads(s3.get(bucket, key))
+            except NoSuchKey:
+                raise SqlError(f"Problem reading manifest file - S3ServiceException:The specified key does not exist."
+                               f",Status 404,Error NoSuchKey (s3://{bucket}/{key})") from None
+            except ValueError as exc:
+                raise SqlError(f"Manifest file s3://{bucket}/{key} is not valid JSON: {exc}") from None
+            found = []
+            for entry in manifest.get("entries", []):
+                entry_bucket, entry_key = opts.s3_prefix(entry.get("url", ""))
+                if s3.exists(entry_bucket, entry_key):
+                    found.append((entry_bucket, entry_key))
+                elif entry.get("mandatory", False):
+                    raise SqlError(f"Manifest file has a mandatory entry that does not exist: {entry['url']}"
+                                   " (S3ServiceException:The specified key does not exist.,Status 404)")
+            return found
+        found = [(bucket, k) for k, size in s3.list_keys(bucket, key) if size > 0 and not k.endswith("/")]
+    except NoSuchBucket:
+        raise SqlError(f"S3ServiceException:The specified bucket does not exist,Status 404,Error NoSuchBucket"
+                       f" (bucket {bucket})") from None
+    if not found:
+        raise SqlError(f"The specified S3 prefix '{key}' does not exist (s3://{bucket}/{key})")
+    return found
+
+
+def _stage(s3: S3Objects, objects: list[tuple[str, str]], workdir: Path, options: dict) -> list[str]:
+    """Writes the objects to local files DuckDB can read in parallel."""
+    suffix = ".gz" if options.get("GZIP") else ".zst" if options.get("ZSTD") else ""
+    if options.get("LZOP"):
+        raise SqlError("LZOP compression is not supported by the local cloud; use GZIP, BZIP2 or ZSTD")
+    files = []
+    for n, (bucket, key) in enumerate(objects):
+        data = s3.get(bucket, key)
+        if options.get("BZIP2"):
+            data = bz2.decompress(data)
+        path = workdir / f"{n:06d}{suffix}"
+        path.write_bytes(data)
+        files.append(str(path))
+    return files
+
+
+def target_columns(conn: duckdb.DuckDBPyConnection, table: str, wanted: list[str], options: dict) -> list[tuple[str, str]]:
+    try:
+        described = conn.execute(f"DESCRIBE {table}").fetchall()
+    except duckdb.CatalogException:
+        raise SqlError(f'relation "{table}" does not exist') from None
+    columns = {name.lower(): (name, ctype, default) for name, ctype, _null, _key, default, _extra in described}
+    if wanted:
+        missing = [c for c in wanted if c.lower() not in columns]
+        if missing:
+            raise SqlError(f'column "{missing[0]}" of relation "{table}" does not exist')
+        return [columns[c.lower()][:2] for c in wanted]
+    # IDENTITY columns are generated, not loaded, unless EXPLICIT_IDS.
+    return [(name, ctype) for name, ctype, default in columns.values()
+            if options.get("EXPLICIT_IDS") or not (default and "nextval" in str(default).lower())]
+
+
+def _convert(expr: str, ctype: str, options: dict) -> str:
+    """One text field -> the column's type, with Redshift's empty/blank-as-NULL and date/time formats."""
+    upper = ctype.upper()
+    if upper.startswith(_CHAR_TYPES):
+        if options.get("BLANKSASNULL"):
+            expr = f"NULLIF(TRIM({expr}), '')"
+        elif options.get("EMPTYASNULL"):
+            expr = f"NULLIF({expr}, '')"
+        return expr
+    expr = f"NULLIF(TRIM({expr}), '')"
+    fmt = options.get("DATEFORMAT") if upper == "DATE" else options.get("TIMEFORMAT") if upper.startswith("TIMESTAMP") else None
+    if fmt and str(fmt).lower() != "auto":
+        if str(fmt).lower() == "epochsecs":
+            return f"CAST(to_timestamp(CAST({expr} AS DOUBLE)) AS {ctype})"
+        if str(fmt).lower() == "epochmillisecs":
+            return f"CAST(to_timestamp(CAST({expr} AS DOUBLE) / 1000) AS {ctype})"
+        return f"CAST(strptime({expr}, {_quote(strptime_format(str(fmt)))}) AS {ctype})"
+    return f"CAST({expr} AS {ctype})"
+
+
+def _csv_source(files: list[str], count: int, options: dict) -> str:
+    csv = bool(options.get("CSV"))
+    delimiter = str(options.get("DELIMITER", "," if csv else "|"))
+    args = [f"[{', '.join(_quote(f) for f in files)}]", f"delim={_quote(delimiter)}", "header=false",
+            f"skip={int(options.get('IGNOREHEADER', 0))}", "auto_detect=false",
+            "columns={" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(count)) + "}"]
+    args.append(f"quote={_quote(str(options.get('QUOTE', chr(34))))}" if csv else "quote=''")
+    args.append(f"escape={_quote(str(options.get('QUOTE', chr(34))))}" if csv else "escape=''")
+    if options.get("ESCAPE") and not csv:
+        args[-1] = "escape='\\'"
+    if "NULL" in options:
+        args.append(f"nullstr={_quote(str(options['NULL']))}")
+    if options.get("GZIP"):
+        args.append("compression='gzip'")
+    elif options.get("ZSTD"):
+        args.append("compression='zstd'")
+    if options.get("FILLRECORD"):
+        args.append("null_padding=true")
+    return f"read_csv({', '.join(args)})"
+
+
+def _select(conn, files: list[str], columns: list[tuple[str, str]], options: dict, table: str) -> str:
+    names = ", ".join(f'"{name}"' for name, _ in columns)
+    if options.get("PARQUET") or options.get("ORC"):
+        if options.get("ORC"):
+            raise SqlError("COPY FORMAT ORC is not supported by the local cloud; use PARQUET, CSV or JSON")
+        source = f"read_parquet([{', '.join(_quote(f) for f in files)}])"
+        try:
+            file_columns = [row[0] for row in conn.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+        except duckdb.Error as exc:
+            raise load_failed(table, f"not a readable Parquet file: {exc}") from None
+        if len(file_columns) != len(columns):
+            raise load_failed(table, f"the Parquet files have {len(file_columns)} columns, the target list has "
+                                     f"{len(columns)}; columns are matched by position")
+        exprs = [f'CAST("{src}" AS {ctype})' for src, (_, ctype) in zip(file_columns, columns, strict=True)]
+        return f"INSERT INTO {table} ({names}) SELECT {', '.join(exprs)} FROM {source}"
+    if "JSON" in options:
+        mode = str(options["JSON"]).lower()
+        if mode not in ("auto", "auto ignorecase", "true"):
+            raise SqlError("COPY JSON with a JSONPaths file is not supported by the local cloud; use JSON 'auto'")
+        source = f"read_json([{', '.join(_quote(f) for f in files)}], format='auto', records=true" + (
+            ", compression='gzip')" if options.get("GZIP") else ")")
+        try:
+            file_columns = [row[0] for row in conn.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+        except duckdb.Error as exc:
+            raise load_failed(table, f"not readable as JSON: {exc}") from None
+        by_lower = {c.lower(): c for c in file_columns}
+        exprs = []
+        for name, ctype in columns:
+            src = by_lower.get(name.lower())
+            exprs.append(f'CAST("{src}" AS {ctype})' if src else f"CAST(NULL AS {ctype})")
+        return f"INSERT INTO {table} ({names}) SELECT {', '.join(exprs)} FROM {source}"
+    source = _csv_source(files, len(columns), options)
+    exprs = [_convert(f"c{i}", ctype, options) for i, (_, ctype) in enumerate(columns)]
+    return f"INSERT INTO {table} ({names}) SELECT {', '.join(exprs)} FROM {source}"
+
+
+def run(conn: duckdb.DuckDBPyConnection, tokens: list[Token], s3: S3Objects, tmp_root: Path) -> int:
+    """Executes one COPY inside the caller's transaction; returns the number of rows loaded."""
+    table, wanted, uri, options = parse(tokens)
+    columns = target_columns(conn, table, wanted, options)
+    objects = source_objects(s3, uri, options)
+    workdir = Path(tempfile.mkdtemp(prefix="copy-", dir=tmp_root))
+    try:
+        files = _stage(s3, objects, workdir, options)
+        sql = _select(conn, files, columns, options, table)
+        try:
+            return conn.execute(sql).fetchone()[0]
+        except duckdb.InterruptException:
+            raise
+        except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.ConstraintException,
+                duckdb.BinderException) as exc:
+            raise load_failed(table, str(exc).splitlines()[0]) from None
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

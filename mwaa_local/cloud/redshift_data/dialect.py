@@ -1,0 +1,230 @@
+"""Redshift SQL -> DuckDB SQL.
+
+sqlglot does most of the work (`read='redshift', write='duckdb'`); what it does not cover is fixed here:
+physical options Redshift accepts and DuckDB has no notion of (DISTKEY, SORTKEY, DISTSTYLE, ENCODE, BACKUP) are cut
+at the token level because sqlglot cannot parse all of their forms; IDENTITY columns become sequences;
+`CREATE TABLE x (LIKE y)` becomes an empty CTAS; `:name` parameters become typed-by-context string literals.
+COPY, UNLOAD, CREATE/DROP DATABASE and transaction control are recognised here and executed elsewhere.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.dialects.redshift import Redshift
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import Token, TokenType
+
+logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "unsupported property" warnings are expected here
+
+_DIALECT = Redshift()
+
+# Statements Redshift accepts that have no effect on a single-node local engine.
+NOOP_PREFIXES = (
+    ("VACUUM",), ("GRANT",), ("REVOKE",), ("CREATE", "USER"), ("ALTER", "USER"), ("DROP", "USER"),
+    ("CREATE", "GROUP"), ("ALTER", "GROUP"), ("DROP", "GROUP"), ("CREATE", "ROLE"), ("DROP", "ROLE"),
+    ("ALTER", "DEFAULT"), ("RESET",), ("SET",), ("LOCK",), ("CANCEL",), ("ALTER", "DATASHARE"),
+)
+TRANSACTION_WORDS = {"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT"}
+
+
+class SqlError(Exception):
+    """A statement the engine refuses, with the message Redshift would give (without the 'ERROR: ' prefix)."""
+
+
+@dataclass
+class Statement:
+    """One statement of a Sql string, classified."""
+
+    text: str
+    kind: str  # 'sql' | 'copy' | 'unload' | 'create_database' | 'drop_database' | 'transaction' | 'noop'
+    tokens: list[Token] = field(default_factory=list, repr=False)
+    duckdb: list[str] = field(default_factory=list)  # for kind == 'sql'
+    has_result_set: bool = False
+    name: str = ""  # database name for create/drop database
+
+
+def tokenize(sql: str) -> list[Token]:
+    try:
+        return list(_DIALECT.tokenize(sql))
+    except TokenError as exc:
+        raise SqlError(f"syntax error: {exc}") from None
+
+
+def split(sql: str) -> list[tuple[str, list[Token]]]:
+    """Splits on top-level semicolons (the tokenizer already skips those inside strings and comments)."""
+    statements, current = [], []
+    for token in tokenize(sql):
+        if token.token_type == TokenType.SEMICOLON:
+            if current:
+                statements.append(current)
+            current = []
+        else:
+            current.append(token)
+    if current:
+        statements.append(current)
+    return [(sql[toks[0].start: toks[-1].end + 1], toks) for toks in statements]
+
+
+def _words(tokens: list[Token], n: int) -> tuple[str, ...]:
+    return tuple(t.text.upper() for t in tokens[:n])
+
+
+def classify(text: str, tokens: list[Token], parameters: dict[str, str] | None = None) -> Statement:
+    words = _words(tokens, 3)
+    first = words[0] if words else ""
+    if first == "COPY":
+        return Statement(text, "copy", tokens)
+    if first == "UNLOAD":
+        return Statement(text, "unload", tokens)
+    if first in TRANSACTION_WORDS:
+        return Statement(text, "transaction", tokens)
+    if words[:2] in (("CREATE", "DATABASE"), ("DROP", "DATABASE")):
+        if len(tokens) < 3:
+            raise SqlError(f'syntax error at end of input in "{text}"')
+        kind = "create_database" if first == "CREATE" else "drop_database"
+        return Statement(text, kind, tokens, name=tokens[-1].text.lower())
+    if any(words[: len(prefix)] == prefix for prefix in NOOP_PREFIXES):
+        return Statement(text, "noop", tokens)
+    if words[:2] == ("ALTER", "TABLE") and {"DISTKEY", "DISTSTYLE", "SORTKEY", "ENCODE"} & {
+        t.text.upper() for t in tokens
+    }:
+        return Statement(text, "noop", tokens)
+    duck, has_result = to_duckdb(text, tokens, parameters or {})
+    return Statement(text, "sql", tokens, duckdb=duck, has_result_set=has_result)
+
+
+def strip_physical_options(text: str, tokens: list[Token]) -> str:
+    """Removes DISTSTYLE/DISTKEY/SORTKEY/ENCODE/BACKUP clauses, which only tune Redshift's storage."""
+    cut: list[tuple[int, int]] = []
+    i = 0
+    while i < len(tokens):
+        word = tokens[i].text.upper()
+        start = i
+        if word in ("COMPOUND", "INTERLEAVED") and i + 1 < len(tokens) and tokens[i + 1].text.upper() == "SORTKEY":
+            i += 1
+            word = "SORTKEY"
+        if word in ("DISTKEY", "SORTKEY") and i + 1 < len(tokens) and tokens[i + 1].token_type == TokenType.L_PAREN:
+            depth, j = 0, i + 1
+            while j < len(tokens):
+                depth += {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}.get(tokens[j].token_type, 0)
+                if depth == 0:
+                    break
+                j += 1
+            cut.append((start, j))
+            i = j + 1
+            continue
+        if word in ("DISTKEY", "SORTKEY"):
+            nxt = tokens[i + 1].text.upper() if i + 1 < len(tokens) else ""
+            end = i + 1 if nxt == "AUTO" else i
+            cut.append((start, end))
+            i = end + 1
+            continue
+        if word in ("DISTSTYLE", "ENCODE", "BACKUP") and i + 1 < len(tokens):
+            cut.append((start, i + 1))
+            i += 2
+            continue
+        i += 1
+    if not cut:
+        return text
+    base = tokens[0].start
+    out, pos = [], 0
+    for a, b in cut:
+        out.append(text[pos: tokens[a].start - base])
+        pos = tokens[b].end + 1 - base
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _parse(text: str) -> exp.Expression:
+    try:
+        expressions = sqlglot.parse(text, read="redshift")
+    except ParseError as exc:
+        err = exc.errors[0] if exc.errors else {}
+        near = (err.get("highlight") or "").strip()
+        raise SqlError(f'syntax error at or near "{near}"' if near else f"syntax error: {exc}") from None
+    if not expressions or expressions[0] is None:
+        raise SqlError("syntax error at end of input")
+    return expressions[0]
+
+
+def bind_parameters(tree: exp.Expression, parameters: dict[str, str]) -> exp.Expression:
+    """`:name` -> the parameter's value as a string literal; Redshift casts it by context, so does DuckDB."""
+    used = set()
+
+    def replace(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Placeholder) and node.name:
+            if node.name not in parameters:
+                raise SqlError(f'parameter "{node.name}" has no value; pass it in Parameters')
+            used.add(node.name)
+            return exp.Literal.string(parameters[node.name])
+        return node
+
+    tree = tree.transform(replace)
+    unused = set(parameters) - used
+    if unused:
+        raise SqlError(f"parameters not used in the statement: {', '.join(sorted(unused))}")
+    return tree
+
+
+def _identity_to_sequence(tree: exp.Create) -> list[str]:
+    """IDENTITY(seed, step) columns -> a sequence plus DEFAULT nextval(); DuckDB has no identity columns."""
+    schema = tree.this
+    if not isinstance(schema, exp.Schema):
+        return []
+    table = schema.this
+    temporary = any(isinstance(p, exp.TemporaryProperty) for p in (tree.args.get("properties") or exp.Properties()).expressions)
+    sequences = []
+    for column in schema.expressions:
+        if not isinstance(column, exp.ColumnDef):
+            continue
+        for constraint in list(column.constraints):
+            kind = constraint.kind
+            if not isinstance(kind, exp.GeneratedAsIdentityColumnConstraint):
+                continue
+            start = kind.args.get("start")
+            step = kind.args.get("increment")
+            seq = f"{table.name}_{column.name}_seq"
+            if table.db and not temporary:
+                seq = f"{table.db}.{seq}"
+            sequences.append(
+                f"CREATE {'TEMP ' if temporary else ''}SEQUENCE IF NOT EXISTS {seq} "
+                f"START {start.sql() if start else 1} INCREMENT {step.sql() if step else 1}"
+            )
+            constraint.replace(
+                exp.ColumnConstraint(kind=exp.DefaultColumnConstraint(this=sqlglot.parse_one(f"nextval('{seq}')")))
+            )
+    return sequences
+
+
+def _like_to_ctas(tree: exp.Create) -> exp.Expression:
+    schema = tree.this
+    if isinstance(schema, exp.Schema) and len(schema.expressions) == 1 and isinstance(schema.expressions[0], exp.LikeProperty):
+        source = schema.expressions[0].this
+        return exp.Create(this=schema.this, kind="TABLE", exists=tree.args.get("exists"),
+                          properties=tree.args.get("properties"),
+                          expression=exp.select("*").from_(source.copy()).limit(0))
+    return tree
+
+
+def to_duckdb(text: str, tokens: list[Token], parameters: dict[str, str]) -> tuple[list[str], bool]:
+    """DuckDB statements for one Redshift statement, and whether it returns a result set."""
+    text = strip_physical_options(text, tokens)
+    tree = _parse(text)
+    if isinstance(tree, exp.Command):  # sqlglot could not parse it; DuckDB may still understand it as written
+        return [text], False
+    if parameters or tree.find(exp.Placeholder):
+        tree = bind_parameters(tree, parameters)
+    before: list[str] = []
+    if isinstance(tree, exp.Create) and tree.args.get("kind", "").upper() == "TABLE":
+        tree = _like_to_ctas(tree)
+        before = _identity_to_sequence(tree)
+    has_result = isinstance(tree, (exp.Query, exp.Describe, exp.Show)) or (
+        isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge)) and bool(tree.args.get("returning"))
+    )
+    return before + [tree.sql(dialect="duckdb")], has_result
+
+

@@ -1,0 +1,106 @@
+"""One Redshift database = one DuckDB file, one connection, one writer at a time.
+
+A commit is on disk when DuckDB returns (WAL), so the warehouse survives a crash without any snapshot of ours.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+import duckdb
+
+DEFAULT_DATABASE = "dev"
+DATABASE_NAME = re.compile(r"^[a-z_][a-z0-9_$]{0,126}$")
+# Per-connection limits: a laptop runs several databases plus Airflow next to them.
+SETTINGS = {"memory_limit": "4GB", "threads": 2, "preserve_insertion_order": "false", "TimeZone": "UTC"}
+
+
+class Database:
+    def __init__(self, path: Path, name: str):
+        self.path, self.name = path, name
+        self.lock = threading.Lock()  # DuckDB has one writer per file: statements on a database run one by one
+        self.conn = duckdb.connect(str(path))
+        for key, value in SETTINGS.items():
+            try:
+                self.conn.execute(f"SET {key} = '{value}'")
+            except duckdb.Error:  # TimeZone needs ICU; without it DuckDB is UTC anyway
+                pass
+        self.conn.execute(f"SET temp_directory = '{path.parent / ('.' + path.stem + '.tmp')}'")
+        # Redshift's default schema is public; DuckDB's is main.
+        self.conn.execute("CREATE SCHEMA IF NOT EXISTS public")
+        self.conn.execute("SET schema = 'public'")
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A second cursor for catalog reads that must not wait for a long statement."""
+        cursor = self.conn.cursor()
+        cursor.execute("SET schema = 'public'")
+        return cursor
+
+    def drop_session_objects(self) -> None:
+        """Each Data API statement is its own session: its temp tables and sequences end with it."""
+        for (name,) in self.conn.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall():
+            self.conn.execute(f'DROP TABLE IF EXISTS temp.main."{name}"')
+        for (name,) in self.conn.execute(
+                "SELECT sequence_name FROM duckdb_sequences() WHERE temporary").fetchall():
+            self.conn.execute(f'DROP SEQUENCE IF EXISTS temp.main."{name}"')
+
+    def interrupt(self) -> None:
+        self.conn.interrupt()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class Endpoint:
+    """A serverless workgroup or provisioned cluster: a folder of database files."""
+
+    def __init__(self, root: Path, name: str):
+        self.root, self.name = root, name
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._databases: dict[str, Database] = {}
+        self._lock = threading.Lock()
+        self.database(DEFAULT_DATABASE)
+
+    def names(self) -> list[str]:
+        return sorted(p.stem for p in self.root.glob("*.duckdb"))
+
+    def exists(self, name: str) -> bool:
+        return (self.root / f"{name}.duckdb").exists()
+
+    def database(self, name: str, create: bool = False) -> Database | None:
+        name = name.lower()
+        with self._lock:
+            if name in self._databases:
+                return self._databases[name]
+            path = self.root / f"{name}.duckdb"
+            if not path.exists() and not (create or name == DEFAULT_DATABASE):
+                return None
+            database = self._databases[name] = Database(path, name)
+            return database
+
+    def create_database(self, name: str) -> None:
+        if not DATABASE_NAME.match(name):
+            raise ValueError(f'invalid database name "{name}"')
+        if self.exists(name):
+            raise ValueError(f'database "{name}" already exists')
+        self.database(name, create=True)
+
+    def drop_database(self, name: str, current: str) -> None:
+        if name == current:
+            raise ValueError("cannot drop the currently open database")
+        if not self.exists(name):
+            raise ValueError(f'database "{name}" does not exist')
+        with self._lock:
+            database = self._databases.pop(name, None)
+            if database:
+                with database.lock:
+                    database.close()
+            (self.root / f"{name}.duckdb").unlink()
+            (self.root / f"{name}.duckdb.wal").unlink(missing_ok=True)
+
+    def close(self) -> None:
+        for database in self._databases.values():
+            database.close()

@@ -1,0 +1,438 @@
+"""Statements of the Redshift Data API and their asynchronous execution (no HTTP here).
+
+A statement is submitted, queued on a small thread pool, and run against its database under that database's lock
+(DuckDB has one writer per file): SUBMITTED -> PICKED -> STARTED -> FINISHED | FAILED | ABORTED.
+Everything a statement (or a batch) runs happens in ONE DuckDB transaction, so a failure leaves no trace.
+Statement history is snapshotted through the state store when a statement ends; result sets live in Parquet
+files under the service's data dir, so both survive a restart (a statement caught mid-run ends FAILED).
+"""
+
+from __future__ import annotations
+
+import copy as copy_module
+import datetime as dt
+import logging
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from mwaa_local.cloud import moto_state
+from mwaa_local.cloud.context import CloudContext
+from mwaa_local.cloud.redshift_data import copy as copy_cmd
+from mwaa_local.cloud.redshift_data import dialect, results
+from mwaa_local.cloud.redshift_data import unload as unload_cmd
+from mwaa_local.cloud.redshift_data.engine import Database, Endpoint
+from mwaa_local.cloud.redshift_data.errors import redshift_message
+from mwaa_local.cloud.service import ResourceNotFoundException, ValidationException
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WORKGROUPS = ("local-wg",)
+DEFAULT_CLUSTERS = ("local-cluster",)
+TERMINAL = ("FINISHED", "FAILED", "ABORTED")
+HISTORY_LIMIT = 5000  # AWS keeps 24 h of statements; a laptop keeps the most recent ones
+STATE_NAME = "redshift-data"
+MAX_SQL_BYTES = 100 * 1024  # AWS: "Cannot process query string larger than 100kB"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Part:
+    """One SQL string of a statement (ExecuteStatement has one, BatchExecuteStatement one per Sqls entry)."""
+
+    id: str
+    sql: str
+    status: str = "SUBMITTED"
+    error: str = ""
+    created_at: dt.datetime = field(default_factory=_now)
+    updated_at: dt.datetime = field(default_factory=_now)
+    duration_ns: int = 0
+    has_result_set: bool = False
+    result_rows: int = -1
+    result: results.ResultSet | None = None
+    query_id: int = 0
+
+
+@dataclass
+class Statement:
+    id: str
+    parts: list[Part]
+    is_batch: bool
+    database: str
+    workgroup: str | None
+    cluster: str | None
+    db_user: str | None = None
+    secret_arn: str | None = None
+    statement_name: str | None = None
+    parameters: list[dict] = field(default_factory=list)
+    status: str = "SUBMITTED"
+    error: str = ""
+    created_at: dt.datetime = field(default_factory=_now)
+    updated_at: dt.datetime = field(default_factory=_now)
+    duration_ns: int = 0
+    cancel_requested: bool = False
+    pid: int = 0
+
+    def set_status(self, status: str, error: str = "") -> None:
+        self.status, self.updated_at = status, _now()
+        if error:
+            self.error = error
+
+    @property
+    def query_string(self) -> str:
+        return "; ".join(p.sql for p in self.parts) if self.is_batch else self.parts[0].sql
+
+
+class StatementFailed(Exception):
+    def __init__(self, message: str, aborted: bool = False):
+        super().__init__(message)
+        self.aborted = aborted
+
+
+class Warehouse:
+    """The known workgroups and clusters, each a folder of DuckDB files."""
+
+    def __init__(self, root: Path, region: str):
+        self.root, self.region = root, region
+        self._endpoints: dict[str, Endpoint] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _moto_clusters(region: str) -> set[str]:
+        try:
+            return set(moto_state.backend("redshift", region).clusters)
+        except Exception:  # moto's redshift backend not loaded yet: no clusters created
+            return set()
+
+    def endpoint(self, workgroup: str | None, cluster: str | None) -> Endpoint:
+        if workgroup and cluster:
+            raise ValidationException("Specify either ClusterIdentifier or WorkgroupName, not both.")
+        if not workgroup and not cluster:
+            raise ValidationException("Either ClusterIdentifier or WorkgroupName needs to be specified.")
+        name = workgroup or cluster
+        known = name in DEFAULT_WORKGROUPS if workgroup else (
+            name in DEFAULT_CLUSTERS or name in self._moto_clusters(self.region))
+        if not known:
+            what = "Workgroup" if workgroup else "Cluster"
+            raise ValidationException(f"Redshift endpoint doesn't exist in this region. {what} {name} not found "
+                                      f"(the local cloud knows workgroup {', '.join(DEFAULT_WORKGROUPS)}, cluster "
+                                      f"{', '.join(DEFAULT_CLUSTERS)} and clusters created with redshift CreateCluster).")
+        with self._lock:
+            if name not in self._endpoints:
+                self._endpoints[name] = Endpoint(self.root / name, name)
+            return self._endpoints[name]
+
+    def close(self) -> None:
+        for endpoint in self._endpoints.values():
+            endpoint.close()
+
+
+class RedshiftDataBackend:
+    def __init__(self, context: CloudContext, workers: int = 4):
+        self.context = context
+        root = context.data_dir("redshift")
+        self.warehouse = Warehouse(root / "warehouse", context.region)
+        self.results_dir = root / "results"
+        self.tmp_dir = root / "tmp"
+        self.results_dir.mkdir(exist_ok=True)
+        self.tmp_dir.mkdir(exist_ok=True)
+        self.statements: dict[str, Statement] = {}
+        self._lock = threading.RLock()
+        self._running: dict[str, Database] = {}
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="redshift-data")
+        self._query_ids = iter(range(int(time.time()) % 100000 * 1000, 1 << 62))
+        context.store.register(STATE_NAME, self._snapshot, self._restore)
+
+    # ---- durability of the history -------------------------------------------------------------------------
+
+    def _snapshot(self) -> list[Statement]:
+        with self._lock:
+            return [copy_module.copy(s) for s in self.statements.values()]
+
+    def _restore(self, saved: list[Statement]) -> None:
+        with self._lock:
+            for statement in saved:
+                if statement.status not in TERMINAL:  # the process died while it ran: its transaction is gone
+                    statement.set_status("FAILED", "The statement was interrupted by a restart of the local cloud.")
+                    for part in statement.parts:
+                        if part.status not in TERMINAL:
+                            part.status = "FAILED" if part.status == "STARTED" else "ABORTED"
+                self.statements[statement.id] = statement
+        kept = {p.result.path.name for s in saved for p in s.parts if p.result}
+        for path in self.results_dir.glob("*.parquet"):
+            if path.name not in kept:
+                path.unlink(missing_ok=True)
+
+    def _persist(self) -> None:
+        try:
+            self.context.store.save(STATE_NAME)
+        except Exception:  # history is a convenience; a failed snapshot must not fail the statement
+            log.exception("could not persist the Redshift Data API history")
+
+    def _trim_history(self) -> None:
+        with self._lock:
+            excess = len(self.statements) - HISTORY_LIMIT
+            if excess <= 0:
+                return
+            for statement_id in list(self.statements)[:excess]:
+                statement = self.statements[statement_id]
+                if statement.status in TERMINAL:
+                    for part in self.statements.pop(statement_id).parts:
+                        if part.result:
+                            part.result.delete()
+
+    # ---- submitting -------------------------------------------------------------------------------------------
+
+    def submit(self, sqls: list[str], is_batch: bool, database: str | None, workgroup: str | None,
+               cluster: str | None, parameters: list[dict] | None = None, **extra) -> Statement:
+        endpoint = self.warehouse.endpoint(workgroup, cluster)
+        if not database:
+            raise ValidationException("Database needs to be specified (for example Database='dev').")
+        for sql in sqls:
+            if not sql or not sql.strip():
+                raise ValidationException("Sql must not be empty.")
+            if len(sql.encode()) > MAX_SQL_BYTES:
+                raise ValidationException("Cannot process query string larger than 100kB")
+        params = {}
+        for parameter in parameters or []:
+            if not isinstance(parameter, dict) or "name" not in parameter or "value" not in parameter:
+                raise ValidationException("Each parameter needs a name and a value.")
+            params[parameter["name"]] = str(parameter["value"])
+        statement_id = str(uuid.uuid4())
+        parts = [Part(f"{statement_id}:{n}" if is_batch else statement_id, sql) for n, sql in enumerate(sqls, 1)]
+        statement = Statement(statement_id, parts, is_batch, database, workgroup, cluster,
+                              parameters=list(parameters or []), pid=1073741824 + len(self.statements), **extra)
+        with self._lock:
+            self.statements[statement_id] = statement
+        self._pool.submit(self._run, statement, endpoint, params)
+        self._trim_history()
+        return statement
+
+    # ---- running ----------------------------------------------------------------------------------------------
+
+    def _run(self, statement: Statement, endpoint: Endpoint, params: dict[str, str]) -> None:
+        try:
+            if statement.status == "ABORTED":
+                return
+            statement.set_status("PICKED")
+            database = endpoint.database(statement.database)
+            if database is None:
+                self._fail(statement, f'database "{statement.database.lower()}" does not exist', 0)
+                return
+            with database.lock:
+                if statement.cancel_requested or statement.status == "ABORTED":
+                    self._abort_rest(statement, 0)
+                    return
+                statement.set_status("STARTED")
+                started = time.monotonic_ns()
+                with self._lock:
+                    self._running[statement.id] = database
+                try:
+                    self._run_parts(statement, endpoint, database, params)
+                    statement.duration_ns = time.monotonic_ns() - started
+                    statement.set_status("FINISHED")
+                except StatementFailed as exc:
+                    if exc.aborted:
+                        self._abort_rest(statement, time.monotonic_ns() - started)
+                    else:
+                        self._fail(statement, str(exc), time.monotonic_ns() - started)
+                finally:
+                    with self._lock:
+                        self._running.pop(statement.id, None)
+                    try:
+                        database.drop_session_objects()
+                    except duckdb.Error:
+                        log.exception("could not drop temp objects of %s", statement.id)
+        except Exception as exc:  # a bug here must still end the statement, not leave it STARTED forever
+            log.exception("statement %s crashed", statement.id)
+            self._fail(statement, f"internal error of the local cloud: {exc}", 0)
+        finally:
+            self._persist()
+
+    def _fail(self, statement: Statement, message: str, duration: int) -> None:
+        statement.duration_ns = duration
+        failed = next((p for p in statement.parts if p.status == "FAILED"), None)
+        if not failed:
+            failed = next((p for p in statement.parts if p.status not in TERMINAL), statement.parts[0])
+            failed.status, failed.error, failed.updated_at = "FAILED", message, _now()
+        for part in statement.parts:
+            if part.status not in TERMINAL:
+                part.status, part.updated_at = "ABORTED", _now()
+        statement.set_status("FAILED", failed.error or message)
+
+    def _abort_rest(self, statement: Statement, duration: int) -> None:
+        statement.duration_ns = duration
+        for part in statement.parts:
+            if part.status not in TERMINAL:
+                part.status, part.updated_at = "ABORTED", _now()
+        statement.set_status("ABORTED", "Query (statement) cancelled on user's request")
+
+    def _run_parts(self, statement: Statement, endpoint: Endpoint, database: Database,
+                   params: dict[str, str]) -> None:
+        conn = database.conn
+        # Parse everything first: a syntax error in the third SQL of a batch must not run the first two.
+        plans = []
+        for part in statement.parts:
+            try:
+                pieces = dialect.split(part.sql)
+                if not pieces:
+                    raise dialect.SqlError("syntax error at end of input")
+                plans.append([dialect.classify(text, tokens, params) for text, tokens in pieces])
+            except dialect.SqlError as exc:
+                part.status, part.error, part.updated_at = "FAILED", f"ERROR: {exc}", _now()
+                raise StatementFailed(part.error) from None
+        single_ddl = len(plans) == 1 and len(plans[0]) == 1 and plans[0][0].kind in ("create_database", "drop_database")
+        if single_ddl:
+            return self._run_database_ddl(statement, statement.parts[0], plans[0][0], endpoint)
+        if any(s.kind in ("create_database", "drop_database") for plan in plans for s in plan):
+            part = statement.parts[0]
+            part.status, part.error = "FAILED", "ERROR: CREATE/DROP DATABASE cannot run inside a transaction block"
+            raise StatementFailed(part.error)
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            for part, plan in zip(statement.parts, plans, strict=True):
+                self._run_part(statement, part, plan, conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            try:
+                conn.execute("ROLLBACK")
+            except duckdb.Error:  # DuckDB already rolled back a failed transaction
+                pass
+            raise
+
+    def _run_part(self, statement: Statement, part: Part, plan: list[dialect.Statement],
+                  conn: duckdb.DuckDBPyConnection) -> None:
+        part.status, part.updated_at, part.query_id = "STARTED", _now(), next(self._query_ids)
+        started = time.monotonic_ns()
+        try:
+            for n, stmt in enumerate(plan):
+                if statement.cancel_requested:
+                    raise duckdb.InterruptException("cancelled")
+                last = n == len(plan) - 1
+                rows, result = self._execute_one(part, stmt, conn, keep_result=last)
+                if last:
+                    part.result_rows, part.has_result_set = rows, result is not None
+                    part.result = result
+        except duckdb.InterruptException:
+            part.status, part.error = "ABORTED", "Query (statement) cancelled on user's request"
+            raise StatementFailed(part.error, aborted=True) from None
+        except (dialect.SqlError, duckdb.Error, results.ResultTooLarge) as exc:
+            message = str(exc) if isinstance(exc, (dialect.SqlError, results.ResultTooLarge)) else redshift_message(exc)
+            part.status, part.error, part.updated_at = "FAILED", f"ERROR: {message}", _now()
+            part.duration_ns = time.monotonic_ns() - started
+            raise StatementFailed(part.error) from None
+        part.duration_ns = time.monotonic_ns() - started
+        part.status, part.updated_at = "FINISHED", _now()
+
+    def _execute_one(self, part: Part, stmt: dialect.Statement, conn: duckdb.DuckDBPyConnection,
+                     keep_result: bool) -> tuple[int, results.ResultSet | None]:
+        if stmt.kind == "noop":
+            return 0, None
+        if stmt.kind == "transaction":  # the statement is already one transaction; COMMIT/ROLLBACK end a step
+            word = stmt.tokens[0].text.upper()
+            if word in ("COMMIT", "END"):
+                conn.execute("COMMIT")
+                conn.execute("BEGIN TRANSACTION")
+            elif word in ("ROLLBACK", "ABORT"):
+                conn.execute("ROLLBACK")
+                conn.execute("BEGIN TRANSACTION")
+            return 0, None
+        if stmt.kind == "copy":
+            return copy_cmd.run(conn, stmt.tokens, self.context.s3, self.tmp_dir), None
+        if stmt.kind == "unload":
+            return unload_cmd.run(conn, stmt.text, self.context.s3, self.tmp_dir, self._query_to_duckdb), None
+        for sql in stmt.duckdb[:-1]:
+            conn.execute(sql)
+        cursor = conn.execute(stmt.duckdb[-1])
+        if stmt.has_result_set and keep_result:
+            path = self.results_dir / f"{part.id.replace(':', '_')}.parquet"
+            try:
+                result = results.write(cursor.to_arrow_reader(65536), path)
+            except BaseException:
+                path.unlink(missing_ok=True)
+                raise
+            return result.rows, result
+        description = cursor.description
+        if description and description[0][0] == "Count":
+            row = cursor.fetchone()
+            return (int(row[0]) if row else 0), None
+        if stmt.has_result_set:
+            return len(cursor.fetchall()), None
+        return 0, None
+
+    @staticmethod
+    def _query_to_duckdb(query: str) -> str:
+        pieces = dialect.split(query)
+        if len(pieces) != 1:
+            raise dialect.SqlError("UNLOAD takes exactly one SELECT statement")
+        stmt = dialect.classify(*pieces[0])
+        if stmt.kind != "sql" or not stmt.has_result_set:
+            raise dialect.SqlError("UNLOAD's query must be a SELECT statement")
+        return stmt.duckdb[-1]
+
+    def _run_database_ddl(self, statement: Statement, part: Part, stmt: dialect.Statement, endpoint: Endpoint) -> None:
+        part.status, part.query_id = "STARTED", next(self._query_ids)
+        try:
+            if stmt.kind == "create_database":
+                endpoint.create_database(stmt.name)
+            else:
+                endpoint.drop_database(stmt.name, statement.database.lower())
+        except ValueError as exc:
+            part.status, part.error = "FAILED", f"ERROR: {exc}"
+            raise StatementFailed(part.error) from None
+        part.status, part.result_rows, part.updated_at = "FINISHED", 0, _now()
+
+    # ---- reading ----------------------------------------------------------------------------------------------
+
+    def get(self, statement_id: str) -> tuple[Statement, Part | None]:
+        """A statement by id; 'id:n' names the n-th SQL of a batch."""
+        base, _, sub = statement_id.partition(":")
+        with self._lock:
+            statement = self.statements.get(base)
+        if statement is None:
+            raise ResourceNotFoundException("Query does not exist.")
+        if not sub:
+            return statement, None
+        if not statement.is_batch:
+            raise ValidationException(f"{statement_id} is not a sub-statement id: {base} is not a batch.")
+        part = next((p for p in statement.parts if p.id == statement_id), None)
+        if part is None:
+            raise ResourceNotFoundException("Query does not exist.")
+        return statement, part
+
+    def cancel(self, statement_id: str) -> bool:
+        statement, _ = self.get(statement_id)
+        with self._lock:
+            if statement.status in TERMINAL:
+                raise ValidationException(f"Could not cancel a query that is already in {statement.status} state.")
+            statement.cancel_requested = True
+            if statement.status in ("SUBMITTED", "PICKED"):
+                self._abort_rest(statement, 0)
+                return True
+            database = self._running.get(statement.id)
+        if database is not None:
+            database.interrupt()
+        return True
+
+    def list_statements(self) -> list[Statement]:
+        with self._lock:
+            return sorted(self.statements.values(), key=lambda s: s.created_at, reverse=True)
+
+    def database(self, workgroup: str | None, cluster: str | None, name: str) -> Database:
+        endpoint = self.warehouse.endpoint(workgroup, cluster)
+        database = endpoint.database(name)
+        if database is None:
+            raise ValidationException(f'FATAL: database "{name}" does not exist')
+        return database
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.warehouse.close()
