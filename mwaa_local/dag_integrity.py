@@ -70,6 +70,9 @@ class Report:
     files: list[FileResult]
     violations: list[Violation]
 
+    def __repr__(self) -> str:  # pytest prints fixtures on failure: keep it to one line
+        return f"Report({self.folder.name}/: {len(self.files)} file(s), {len(self.violations)} violation(s))"
+
     def by_rule(self, rule: str) -> list[Violation]:
         return [v for v in self.violations if v.rule == rule]
 

@@ -13,9 +13,13 @@ RULES = (di.IMPORT, di.CYCLE, di.NETWORK, di.DATABASE, di.HEAVY, di.BASELINE, di
 @pytest.mark.parametrize("rule", RULES)
 def test_dags_follow_rule(dags_report, rule):
     violations = dags_report.by_rule(rule)
-    assert not violations, f"{len(violations)} violation(s) of [{rule}]:\n" + "\n".join(map(str, violations))
+    if violations:
+        where = dags_report.folder.name
+        pytest.fail(f"{len(violations)} violation(s) of [{rule}] in {where}/:\n" + "\n".join(map(str, violations)),
+                    pytrace=False)
 
 
 def test_every_violation_is_filed_under_a_known_rule(dags_report):
     unknown = [v for v in dags_report.violations if v.rule not in RULES]
-    assert not unknown, "\n".join(map(str, unknown))
+    if unknown:
+        pytest.fail("\n".join(map(str, unknown)), pytrace=False)
