@@ -210,6 +210,30 @@ def _like_to_ctas(tree: exp.Create) -> exp.Expression:
     return tree
 
 
+_TEXT_TYPES = {exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR, exp.DataType.Type.NVARCHAR,
+               exp.DataType.Type.NCHAR, exp.DataType.Type.TEXT, exp.DataType.Type.BPCHAR}
+_TEMPORAL_TYPES = {exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPTZ,
+                   exp.DataType.Type.DATETIME}
+
+
+def _fix_node(node: exp.Expression) -> exp.Expression:
+    """Node-level gaps of sqlglot's Redshift -> DuckDB translation."""
+    if isinstance(node, exp.DataType) and node.this in _TEXT_TYPES and node.expressions:
+        return exp.DataType(this=exp.DataType.Type.VARCHAR)  # lengths (and MAX) mean nothing to DuckDB
+    if isinstance(node, exp.Trunc) and not node.args.get("decimals"):
+        arg = node.this
+        temporal = (isinstance(arg, exp.Cast) and arg.to.this in _TEMPORAL_TYPES) or isinstance(
+            arg, (exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentDatetime))
+        if temporal:  # TRUNC(timestamp) is Redshift's "date part of"; DuckDB's trunc() is numeric only
+            return exp.cast(arg, exp.DataType.Type.DATE)
+    if isinstance(node, exp.Insert) and isinstance(node.parent, exp.When) and not node.expression:
+        # MERGE ... THEN INSERT VALUES (...) without a column list: sqlglot reads VALUES as a function call
+        values = node.this.expressions[0] if isinstance(node.this, exp.Tuple) and node.this.expressions else None
+        if isinstance(values, exp.Anonymous) and values.name.upper() == "VALUES":
+            return exp.Insert(this=None, expression=exp.Tuple(expressions=values.expressions))
+    return node
+
+
 def to_duckdb(text: str, tokens: list[Token], parameters: dict[str, str]) -> tuple[list[str], bool]:
     """DuckDB statements for one Redshift statement, and whether it returns a result set."""
     text = strip_physical_options(text, tokens)
@@ -218,6 +242,7 @@ def to_duckdb(text: str, tokens: list[Token], parameters: dict[str, str]) -> tup
         return [text], False
     if parameters or tree.find(exp.Placeholder):
         tree = bind_parameters(tree, parameters)
+    tree = tree.transform(_fix_node)
     before: list[str] = []
     if isinstance(tree, exp.Create) and tree.args.get("kind", "").upper() == "TABLE":
         tree = _like_to_ctas(tree)
