@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+
 from mwaa_platform.environment_check import EnvironmentCheckFailed, run_checks
 from mwaa_platform.settings import SettingsError, settings
 
