@@ -4,6 +4,7 @@ so a bad row or a missing object loads nothing (the statement, or the whole batc
 from __future__ import annotations
 
 import bz2
+import gzip
 import json
 import re
 import shutil
@@ -91,6 +92,22 @@ def source_objects(s3: S3Objects, uri: str, options: dict) -> list[tuple[str, st
     return found
 
 
+def _lowercase_keys(data: bytes) -> bytes:
+    """Rewrites a stream of JSON objects with lower-case top-level keys (COPY JSON 'auto ignorecase')."""
+    decoder, text, pos, out = json.JSONDecoder(), data.decode("utf-8"), 0, []
+    while True:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            break
+        try:
+            obj, pos = decoder.raw_decode(text, pos)
+        except ValueError as exc:
+            raise SqlError(f"Invalid JSON in the COPY source: {exc}") from None
+        out.append(json.dumps({k.lower(): v for k, v in obj.items()} if isinstance(obj, dict) else obj))
+    return ("\n".join(out) + "\n").encode()
+
+
 def _stage(s3: S3Objects, objects: list[tuple[str, str]], workdir: Path, options: dict) -> list[str]:
     """Writes the objects to local files DuckDB can read in parallel."""
     suffix = ".gz" if options.get("GZIP") else ".zst" if options.get("ZSTD") else ""
@@ -101,6 +118,10 @@ def _stage(s3: S3Objects, objects: list[tuple[str, str]], workdir: Path, options
         data = s3.get(bucket, key)
         if options.get("BZIP2"):
             data = bz2.decompress(data)
+        if str(options.get("JSON", "")).lower() == "auto ignorecase":
+            data = _lowercase_keys(gzip.decompress(data) if options.get("GZIP") else data)
+            if options.get("GZIP"):
+                data = gzip.compress(data, compresslevel=1)
         path = workdir / f"{n:06d}{suffix}"
         path.write_bytes(data)
         files.append(str(path))
@@ -183,17 +204,11 @@ def _select(conn, files: list[str], columns: list[tuple[str, str]], options: dic
         mode = str(options["JSON"]).lower()
         if mode not in ("auto", "auto ignorecase", "true"):
             raise SqlError("COPY JSON with a JSONPaths file is not supported by the local cloud; use JSON 'auto'")
-        source = f"read_json([{', '.join(_quote(f) for f in files)}], format='auto', records=true" + (
-            ", compression='gzip')" if options.get("GZIP") else ")")
-        try:
-            file_columns = [row[0] for row in conn.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
-        except duckdb.Error as exc:
-            raise load_failed(table, f"not readable as JSON: {exc}") from None
-        by_lower = {c.lower(): c for c in file_columns}
-        exprs = []
-        for name, ctype in columns:
-            src = by_lower.get(name.lower())
-            exprs.append(f'CAST("{src}" AS {ctype})' if src else f"CAST(NULL AS {ctype})")
+        # 'auto' matches top-level keys to (lower-case) column names exactly; staging lower-cased the keys
+        # for 'auto ignorecase'.
+        source = f"read_json_objects([{', '.join(_quote(f) for f in files)}], format='auto')"
+        exprs = [f"CAST(json_extract_string(json, {_quote('$.' + json.dumps(name.lower()))}) AS {ctype})"
+                 for name, ctype in columns]
         return f"INSERT INTO {table} ({names}) SELECT {', '.join(exprs)} FROM {source}"
     source = _csv_source(files, len(columns), options)
     exprs = [_convert(f"c{i}", ctype, options) for i, (_, ctype) in enumerate(columns)]

@@ -39,10 +39,12 @@ def parse(tokens: list[Token]) -> dict[str, object]:
         i += 1
         if word == "AS":
             raise SqlError(f'syntax error at or near "{token.text}"')
-        if word == "PARTITION":
-            if not (peek() and peek().text.upper() == "BY" and peek(1) and peek(1).token_type == TokenType.L_PAREN):
+        if word in ("PARTITION", "PARTITION BY"):  # sqlglot may read PARTITION BY as one token
+            if word == "PARTITION" and peek() and peek().text.upper() == "BY":
+                i += 1
+            if not (peek() and peek().token_type == TokenType.L_PAREN):
                 raise SqlError('syntax error at or near "PARTITION": expected PARTITION BY (column, ...)')
-            i += 2
+            i += 1
             columns = []
             while peek() and peek().token_type != TokenType.R_PAREN:
                 if peek().token_type != TokenType.COMMA:
@@ -83,7 +85,11 @@ def parse(tokens: list[Token]) -> dict[str, object]:
             i += 1
             options[word] = _value(value)
             if word == "FORMAT":
-                options[options[word]] = options.get(options[word], True)
+                fmt = options[word]
+                options[fmt] = options.get(fmt, True)
+                if fmt in ("JSON", "AVRO") and peek() and peek().token_type == TokenType.STRING:
+                    options[fmt] = peek().text  # FORMAT AS JSON 'auto'
+                    i += 1
             continue
         if word in FLAGS:
             options.setdefault(word, True)
