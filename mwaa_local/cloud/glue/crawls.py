@@ -103,6 +103,30 @@ class Crawls:
         with self.context.store.mutation(STATE):
             self.status.pop(name, None)
 
+    _FIELDS = {"Role": "role", "DatabaseName": "database_name", "Description": "description",
+               "Targets": "targets", "Schedule": "schedule", "Classifiers": "classifiers",
+               "TablePrefix": "table_prefix", "SchemaChangePolicy": "schema_change_policy",
+               "RecrawlPolicy": "recrawl_policy", "LineageConfiguration": "lineage_configuration",
+               "Configuration": "configuration", "CrawlerSecurityConfiguration": "crawler_security_configuration"}
+
+    def update(self, name: str, changes: dict) -> None:
+        """UpdateCrawler (moto lacks it): only the given fields change, as on Glue."""
+        self._definition(name)
+        status = self.status.get(name)
+        if status is not None and status.state != "READY":
+            raise ServiceError("CrawlerRunningException", f"Crawler with name {name} is running; cannot update it")
+        unknown = sorted(set(changes) - set(self._FIELDS))
+        if unknown:
+            raise ServiceError("InvalidInputException", f"UpdateCrawler: unknown fields {', '.join(unknown)}")
+        from moto.core.utils import utcnow
+
+        with mutating(self.context.store, "glue", self.context.region) as glue:
+            definition = glue.crawlers[name]
+            for key, value in changes.items():
+                setattr(definition, self._FIELDS[key], value)
+            definition.version += 1
+            definition.last_updated = utcnow()
+
     def describe(self, name: str) -> dict:
         out = self._definition(name).as_dict()
         status = self.status.get(name) or CrawlerStatus()

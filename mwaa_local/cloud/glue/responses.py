@@ -100,6 +100,10 @@ class GlueService(JsonService):
         return {"CrawlerMetricsList": [self.crawls.metrics(n) for n in items],
                 **({"NextToken": token} if token else {})}
 
+    def update_crawler(self, Name: str, **changes: Any) -> dict:  # noqa: N803
+        self.crawls.update(Name, changes)
+        return {}
+
     def delete_crawler(self, Name: str) -> dict:  # noqa: N803
         self.crawls.delete(Name)
         return {}
