@@ -225,7 +225,7 @@ class RedshiftDataBackend:
             statement.set_status("PICKED")
             database = endpoint.database(statement.database)
             if database is None:
-                self._fail(statement, f'database "{statement.database.lower()}" does not exist', 0)
+                self._fail(statement, f'FATAL: database "{statement.database.lower()}" does not exist', 0)
                 return
             with database.lock:
                 if statement.cancel_requested or statement.status == "ABORTED":
@@ -296,17 +296,23 @@ class RedshiftDataBackend:
             part = statement.parts[0]
             part.status, part.error = "FAILED", "ERROR: CREATE/DROP DATABASE cannot run inside a transaction block"
             raise StatementFailed(part.error)
+        self._reset(conn)
         conn.execute("BEGIN TRANSACTION")
         try:
             for part, plan in zip(statement.parts, plans, strict=True):
                 self._run_part(statement, part, plan, conn)
             conn.execute("COMMIT")
         except BaseException:
-            try:
-                conn.execute("ROLLBACK")
-            except duckdb.Error:  # DuckDB already rolled back a failed transaction
-                pass
+            self._reset(conn)
             raise
+
+    @staticmethod
+    def _reset(conn: duckdb.DuckDBPyConnection) -> None:
+        """Ends whatever transaction a failed statement left open (none is fine: DuckDB then says so)."""
+        try:
+            conn.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
 
     def _run_part(self, statement: Statement, part: Part, plan: list[dialect.Statement],
                   conn: duckdb.DuckDBPyConnection) -> None:
@@ -354,11 +360,14 @@ class RedshiftDataBackend:
         cursor = conn.execute(stmt.duckdb[-1])
         if stmt.has_result_set and keep_result:
             path = self.results_dir / f"{part.id.replace(':', '_')}.parquet"
+            reader = cursor.to_arrow_reader(65536)
             try:
-                result = results.write(cursor.to_arrow_reader(65536), path)
+                result = results.write(reader, path)
             except BaseException:
                 path.unlink(missing_ok=True)
                 raise
+            finally:
+                reader.close()  # a half-read result would keep the transaction busy
             return result.rows, result
         description = cursor.description
         if description and description[0][0] == "Count":
