@@ -36,7 +36,7 @@ def _job_latency(client, runs: int) -> list[float]:
         started = time.perf_counter()
         run_id = glue.start_job_run(JobName="bench-job")["JobRunId"]
 
-        def state():
+        def state(run_id=run_id):
             return glue.get_job_run(JobName="bench-job", RunId=run_id)["JobRun"]["JobRunState"]
         _wait(lambda: state() != "STARTING", 30)
         latencies.append(time.perf_counter() - started)

@@ -152,14 +152,14 @@ def test_crawler_operator_deferrable_reports_a_failed_crawl(aws, glue_bucket):
     glue = aws("glue")
     aws("s3").put_object(Bucket=glue_bucket, Key="opfail/t/a.json", Body=b'{"a": 1}\n')
     name = unique("opcrawler")
-    op = GlueCrawlerOperator(task_id="crawl", poll_interval=1, aws_conn_id=None, deferrable=True, config={
+    crawl = GlueCrawlerOperator(task_id="crawl", poll_interval=1, aws_conn_id=None, deferrable=True, config={
         "Name": name, "Role": ROLE, "DatabaseName": "missing_db_for_op",
         "Targets": {"S3Targets": [{"Path": f"s3://{glue_bucket}/opfail/"}]}})
     ctx = context()
     with pytest.raises(TaskDeferred) as deferred:
-        op.execute(ctx)
+        crawl.execute(ctx)
     with pytest.raises(AirflowException):
-        run_deferred(op, ctx, deferred.value)
+        run_deferred(crawl, ctx, deferred.value)
     assert glue.get_crawler(Name=name)["Crawler"]["LastCrawl"]["Status"] == "FAILED"
 
 
