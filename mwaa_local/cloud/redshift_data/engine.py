@@ -14,7 +14,7 @@ import duckdb
 DEFAULT_DATABASE = "dev"
 DATABASE_NAME = re.compile(r"^[a-z_][a-z0-9_$]{0,126}$")
 # Per-connection limits: a laptop runs several databases plus Airflow next to them.
-SETTINGS = {"memory_limit": "4GB", "threads": 2, "TimeZone": "UTC"}
+SETTINGS = {"memory_limit": "4GB", "threads": 2, "TimeZone": "UTC", "enable_progress_bar": "false"}
 
 
 class Database:
