@@ -53,6 +53,9 @@ def column_of(name: str, dtype: pa.DataType) -> Column:
                       precision=8 if dtype.bit_width == 32 else 17, signed=True)
     if pa.types.is_boolean(dtype):
         return Column(name, "bool", "boolean", precision=1)
+    if pa.types.is_decimal(dtype) and dtype.precision == 38 and dtype.scale == 0:
+        # DuckDB's SUM/COUNT over integers is HUGEINT (Arrow decimal(38,0)); Redshift's SUM(int) is int8
+        return Column(name, "int8", "long", precision=19, signed=True)
     if pa.types.is_decimal(dtype):
         return Column(name, "numeric", "string", precision=dtype.precision, scale=dtype.scale, signed=True)
     if pa.types.is_timestamp(dtype):
