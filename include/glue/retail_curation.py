@@ -227,11 +227,12 @@ def _to_arrow(typed, table: str):
             values = values.dt.tz_convert("UTC").dt.tz_localize(None)
             arrays.append(pa.array(values.astype("datetime64[us]"), field_.type))
         elif pa.types.is_decimal(field_.type):
-            arrays.append(pc.cast(pa.array(values.tolist(), pa.string()), field_.type))
+            text = values.astype(object).where(values.notna(), None).tolist()
+            arrays.append(pc.cast(pa.array(text, pa.string()), field_.type))
         elif pa.types.is_integer(field_.type):
-            arrays.append(pa.array(values.astype("Int64").tolist(), field_.type))
-        else:
-            arrays.append(pa.array(values.tolist(), field_.type))
+            arrays.append(pa.array(values.astype("float64"), from_pandas=True).cast(field_.type))  # NaN -> null
+        else:  # pandas' missing-value markers (NA, NaN) become Arrow nulls
+            arrays.append(pa.array(values.astype(object).where(values.notna(), None).tolist(), field_.type))
     return pa.Table.from_arrays(arrays, schema=curated_schema(table))
 
 
