@@ -51,9 +51,9 @@ def _parquet(rows: int) -> bytes:
     return sink.getvalue()
 
 
-def _s3_latency(clients: dict, requests: int, rounds: int = 5) -> dict[str, tuple[float, float]]:
-    """Median PutObject and GetObject latency (ms, 1 KB objects) per endpoint. The endpoints are measured in
-    alternating rounds after a warm-up, so a noisy moment on a 2-core laptop hits all of them alike."""
+def _s3_latency(clients: dict, requests: int) -> dict[str, tuple[float, float]]:
+    """Median PutObject and GetObject latency (ms, 1 KB objects) per endpoint. The endpoints take turns request by
+    request after a warm-up, so a noisy moment on a 2-core laptop hits all of them alike."""
     body = b"x" * 1024
     samples = {name: ([], []) for name in clients}
     for s3 in clients.values():
@@ -61,18 +61,16 @@ def _s3_latency(clients: dict, requests: int, rounds: int = 5) -> dict[str, tupl
         for n in range(20):  # warm-up: connections, moto's lazy imports
             s3.put_object(Bucket="bench-latency", Key=f"warm/{n}", Body=body)
             s3.get_object(Bucket="bench-latency", Key=f"warm/{n}")["Body"].read()
-    per_round = max(1, requests // rounds)
-    for r in range(rounds):
+    for n in range(requests):  # request by request, endpoint after endpoint
         for name, s3 in clients.items():
-            puts, gets = samples[name]
-            for n in range(per_round):
-                started = time.perf_counter()
-                s3.put_object(Bucket="bench-latency", Key=f"k/{r}/{n}", Body=body)
-                puts.append(time.perf_counter() - started)
-            for n in range(per_round):
-                started = time.perf_counter()
-                s3.get_object(Bucket="bench-latency", Key=f"k/{r}/{n}")["Body"].read()
-                gets.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            s3.put_object(Bucket="bench-latency", Key=f"k/{n}", Body=body)
+            samples[name][0].append(time.perf_counter() - started)
+    for n in range(requests):
+        for name, s3 in clients.items():
+            started = time.perf_counter()
+            s3.get_object(Bucket="bench-latency", Key=f"k/{n}")["Body"].read()
+            samples[name][1].append(time.perf_counter() - started)
     return {name: (statistics.median(p) * 1000, statistics.median(g) * 1000) for name, (p, g) in samples.items()}
 
 
