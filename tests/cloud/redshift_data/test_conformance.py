@@ -120,7 +120,9 @@ def test_catalog_operations(rs, redshift_client):
 
 def test_cancel_statement(rs):
     slow = rs.submit("SELECT count(*) FROM range(3000000000) a(i) WHERE i % 7 = 3")
-    rs.wait  # noqa: B018 - the statement runs in the background while we cancel it
+    while (status := rs.client.describe_statement(Id=slow)["Status"]) in ("SUBMITTED", "PICKED"):
+        pass  # cancel it mid-run, not in the queue
+    assert status == "STARTED"
     answer = rs.client.cancel_statement(Id=slow)
     assert_shape("CancelStatement", answer)
     assert answer["Status"] is True
@@ -151,3 +153,23 @@ def test_secret_arn_and_db_user_are_accepted(rs):
                                       DbUser="awsuser")
     assert out["DbUser"] == "awsuser"
     assert rs.wait(out["Id"])["Status"] in ("FINISHED", "FAILED")
+
+
+def test_temp_tables_live_for_one_statement_or_batch(rs):
+    rs.run("CREATE TEMP TABLE scratch (x INT); INSERT INTO scratch VALUES (1)")
+    assert 'relation "scratch" does not exist' in rs.fail("SELECT * FROM scratch")  # a new session
+    done = rs.batch(["CREATE TEMP TABLE scratch2 (x INT)", "INSERT INTO scratch2 VALUES (1), (2)",
+                     "SELECT count(*) FROM scratch2"])
+    assert rs.records(done["SubStatements"][2]["Id"]) == [[2]]
+
+
+def test_create_and_drop_database(redshift_client):
+    dev = Redshift(redshift_client)
+    dev.run("CREATE DATABASE made_then_dropped")
+    assert "already exists" in dev.fail("CREATE DATABASE made_then_dropped")
+    Redshift(redshift_client, database="made_then_dropped").run("CREATE TABLE x (a INT)")
+    assert "transaction block" in dev.batch(["SELECT 1", "CREATE DATABASE in_batch"])["Error"]
+    dev.run("DROP DATABASE made_then_dropped")
+    assert "made_then_dropped" not in redshift_client.list_databases(Database="dev", WorkgroupName="local-wg")[
+        "Databases"]
+    assert "does not exist" in Redshift(redshift_client, database="made_then_dropped").fail("SELECT 1")
