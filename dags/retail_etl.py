@@ -14,7 +14,7 @@ import pendulum
 from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerOperator
 from airflow.providers.amazon.aws.operators.redshift_data import RedshiftDataOperator
 from airflow.providers.amazon.aws.transfers.sql_to_s3 import SqlToS3Operator
-from airflow.sdk import dag, task
+from airflow.sdk import CronDataIntervalTimetable, dag, task
 from mwaa_platform import etl
 from mwaa_platform.assets import RETAIL_WAREHOUSE
 from mwaa_platform.extract import TABLES, extract_operator_kwargs
@@ -27,7 +27,8 @@ from mwaa_platform.settings import settings
     dag_id="retail_etl",
     description="Daily retail ETL from PostgreSQL through S3, Glue and a quality gate into Redshift",
     doc_md=__doc__,
-    schedule="@daily",
+    # A real daily data interval [day, day+1): Airflow 3's "@daily" would give start == end.
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,  # intervals load in order: a later interval must not MERGE before an earlier one
@@ -37,12 +38,15 @@ from mwaa_platform.settings import settings
 def retail_etl():
     config = settings()
     bucket = config["data_lake_bucket"]
+    poll = config["poll_interval_seconds"]
 
     extracts = [SqlToS3Operator(task_id=f"extract_{table}", **extract_operator_kwargs(table, bucket)) for table in TABLES]
 
-    crawl_raw = GlueCrawlerOperator(task_id="crawl_raw", config=etl.crawler_config(), deferrable=True)
+    crawl_raw = GlueCrawlerOperator(task_id="crawl_raw", config=etl.crawler_config(), deferrable=True, poll_interval=poll)
 
-    curate = GlueJobOperator(task_id="curate", deferrable=True, verbose=True, **etl.curate_job_kwargs())
+    curate = GlueJobOperator(
+        task_id="curate", deferrable=True, verbose=True, job_poll_interval=poll, waiter_delay=poll, **etl.curate_job_kwargs()
+    )
 
     gates = [DataQualityGateOperator(task_id=f"quality_gate_{table}", bucket=bucket, table=table) for table in TABLES]
 
@@ -56,6 +60,7 @@ def retail_etl():
         workgroup_name=config["redshift"]["workgroup"],
         database=config["redshift"]["database"],
         deferrable=True,
+        poll_interval=poll,
         outlets=[RETAIL_WAREHOUSE],
     )
 

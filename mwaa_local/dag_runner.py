@@ -24,7 +24,7 @@ if dag_id not in bag.dags:
 import pendulum
 run = bag.dags[dag_id].test(logical_date=pendulum.parse(logical_date) if logical_date else None, run_conf=conf)
 tis = {ti.task_id: getattr(ti.state, "value", str(ti.state)) for ti in run.get_task_instances()}
-print("@@RESULT@@" + json.dumps({"state": getattr(run.state, "value", str(run.state)), "run_id": run.run_id, "tasks": tis}))
+print("\n@@RESULT@@" + json.dumps({"state": getattr(run.state, "value", str(run.state)), "run_id": run.run_id, "tasks": tis}))
 """
 
 
@@ -63,8 +63,8 @@ def run_dag(dag_id: str, endpoint_url: str, logical_date: str | None = None, con
     log_file.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-c", _CHILD, dag_id, logical_date or "", json.dumps(conf or {}), str(paths.DAGS)]
     with open(log_file, "w") as log:
-        result = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=log, text=True)
-    marker = [line for line in result.stdout.splitlines() if line.startswith("@@RESULT@@")]
+        result = subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    marker = [line for line in log_file.read_text().splitlines() if line.startswith("@@RESULT@@")]
     if result.returncode != 0 or not marker:
         return DagRunResult(dag_id, "error", {}, log_file)
     outcome = json.loads(marker[-1].removeprefix("@@RESULT@@"))

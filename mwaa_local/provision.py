@@ -82,3 +82,15 @@ def provision(endpoint_url: str, connections: dict[str, dict] | None = None) -> 
             secrets.put_secret_value(SecretId=name, SecretString=json.dumps(conn))
             done.note(False, f"secret {name} (updated)")
     return done
+
+
+def postgres_connection(dsn: str) -> dict:
+    """An Airflow connection (JSON form, as stored in Secrets Manager) for a postgresql:// DSN."""
+    from urllib.parse import unquote, urlsplit
+
+    url = urlsplit(dsn)
+    conn = {"conn_type": "postgres", "host": url.hostname, "port": url.port or 5432,
+            "login": unquote(url.username or ""), "schema": url.path.lstrip("/")}
+    if url.password:
+        conn["password"] = unquote(url.password)
+    return conn
