@@ -15,6 +15,7 @@ from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerOpera
 from airflow.providers.amazon.aws.operators.redshift_data import RedshiftDataOperator
 from airflow.providers.amazon.aws.transfers.sql_to_s3 import SqlToS3Operator
 from airflow.sdk import CronDataIntervalTimetable, dag, task
+
 from mwaa_platform import etl
 from mwaa_platform.assets import RETAIL_WAREHOUSE
 from mwaa_platform.extract import TABLES, extract_operator_kwargs
@@ -54,7 +55,7 @@ def retail_etl():
     def warehouse_sql(data_interval_start=None) -> list[str]:
         return etl.warehouse_batch(data_interval_start.strftime("%Y-%m-%d"))
 
-    load = RedshiftDataOperator(
+    load_warehouse = RedshiftDataOperator(
         task_id="load_warehouse",
         sql=warehouse_sql(),
         workgroup_name=config["redshift"]["workgroup"],
@@ -64,7 +65,7 @@ def retail_etl():
         outlets=[RETAIL_WAREHOUSE],
     )
 
-    extracts >> crawl_raw >> curate >> gates >> load
+    extracts >> crawl_raw >> curate >> gates >> load_warehouse
 
 
 retail_etl()

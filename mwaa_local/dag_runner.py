@@ -40,12 +40,12 @@ class DagRunResult:
         return self.state == "success"
 
 
-def airflow_home() -> Path:
+def default_airflow_home() -> Path:
     return paths.local_state() / "airflow"
 
 
-def local_airflow_env(endpoint_url: str) -> dict[str, str]:
-    home = airflow_home()
+def local_airflow_env(endpoint_url: str, home: Path | None = None) -> dict[str, str]:
+    home = home or default_airflow_home()
     home.mkdir(parents=True, exist_ok=True)
     return {**os.environ, **airflow_environment(endpoint_url, home, f"sqlite:///{home / 'airflow.db'}")}
 
@@ -56,10 +56,11 @@ def migrate_metadata_db(env: dict[str, str]) -> None:
         raise RuntimeError(f"airflow db migrate failed:\n{result.stderr[-2000:]}")
 
 
-def run_dag(dag_id: str, endpoint_url: str, logical_date: str | None = None, conf: dict | None = None,
+def run_dag(dag_id: str, env: dict[str, str], logical_date: str | None = None, conf: dict | None = None,
             log_file: Path | None = None) -> DagRunResult:
-    env = local_airflow_env(endpoint_url)
-    log_file = log_file or airflow_home() / "runs" / f"{dag_id}-{(logical_date or 'now').replace(':', '')}.log"
+    """One `dag.test()` run in a child process with `env` (see local_airflow_env); output goes to log_file."""
+    runs = Path(env["AIRFLOW_HOME"]) / "runs"
+    log_file = log_file or runs / f"{dag_id}-{(logical_date or 'now').replace(':', '')}.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-c", _CHILD, dag_id, logical_date or "", json.dumps(conf or {}), str(paths.DAGS)]
     with open(log_file, "w") as log:

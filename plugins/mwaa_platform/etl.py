@@ -56,3 +56,12 @@ def warehouse_batch(interval_date: str) -> list[str]:
 
     config = settings()
     return schema_statements() + load_batch(config["data_lake_bucket"], interval_date, config["redshift"]["iam_role"])
+
+
+# Source table -> (warehouse table, business key), for reports and reconciliation.
+WAREHOUSE_TABLES = {
+    "customers": ("analytics.dim_customer", "customer_id"),
+    "products": ("analytics.dim_product", "product_id"),
+    "orders": ("analytics.fact_orders", "order_id"),
+    "order_items": ("analytics.fact_order_items", "order_item_id"),
+}
