@@ -34,7 +34,8 @@ from mwaa_platform.settings import settings
     catchup=False,
     max_active_runs=1,  # intervals load in order: a later interval must not MERGE before an earlier one
     tags=["etl", "retail", "redshift", "glue"],
-    default_args={"owner": "data-platform", "retries": 2, "retry_delay": timedelta(minutes=2)},
+    default_args={"owner": "data-platform", "retries": 2,
+                  "retry_delay": timedelta(seconds=settings()["retry_delay_seconds"])},
 )
 def retail_etl():
     config = settings()
