@@ -57,26 +57,30 @@ def test_failure_raises_with_the_redshift_error(rs):
         _operator(rs, "SELECT * FROM not_there").execute({"ti": _TaskInstance()})
 
 
-BLOCKER = "SELECT sum(i * i % 7) FROM range(100000000) t(i)"  # keeps the database busy for a moment
+# Keeps the database busy far longer than any test waits: the operator's statement queues behind it, so the
+# operator must defer however slow the machine is; the test then cancels the blocker to let it run.
+BLOCKER = "SELECT sum(i * i % 7) FROM range(300000000000) t(i)"
 
 
 def test_deferrable_completes_through_the_trigger(rs):
     rs.run("CREATE TABLE op_deferred AS SELECT i FROM range(10) t(i)")
-    blocker = rs.submit(BLOCKER)  # the operator's statement queues behind it, so its first check sees it running
+    blocker = rs.submit(BLOCKER)
     operator = _operator(rs, "SELECT count(*) AS n FROM op_deferred", deferrable=True, return_sql_result=True)
     context = {"ti": _TaskInstance()}
     with pytest.raises(TaskDeferred) as deferred:
         operator.execute(context)
+    rs.client.cancel_statement(Id=blocker)
     results = _drive_trigger(operator, context, deferred.value)
     assert results[0]["Records"] == [[{"longValue": 10}]]
-    assert rs.wait(blocker)["Status"] == "FINISHED"
+    assert rs.wait(blocker)["Status"] == "ABORTED"
 
 
 def test_deferrable_failure_is_reported_by_the_trigger(rs):
-    rs.submit(BLOCKER)
+    blocker = rs.submit(BLOCKER)
     operator = _operator(rs, "SELECT missing_column FROM range(3)", deferrable=True)
     context = {"ti": _TaskInstance()}
     with pytest.raises(TaskDeferred) as deferred:
         operator.execute(context)
+    rs.client.cancel_statement(Id=blocker)
     with pytest.raises(AirflowException, match='column "missing_column" does not exist'):
         _drive_trigger(operator, context, deferred.value)
