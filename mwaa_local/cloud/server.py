@@ -17,7 +17,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from mwaa_local.cloud import moto_state
+from mwaa_local.cloud import faults, moto_state
 from mwaa_local.cloud.context import CloudContext
 from mwaa_local.cloud.service import JsonService
 from mwaa_local.cloud.services import build_services
@@ -49,6 +49,8 @@ class LocalCloud:
     def __call__(self, environ: dict, start_response):
         if environ.get("PATH_INFO") == HEALTH_PATH:
             return self._health()(environ, start_response)
+        if environ.get("PATH_INFO") == faults.PATH:
+            return faults.handle(Request(environ))(environ, start_response)
         service = self._our_service(environ)
         if service is not None:
             body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from mwaa_local.cloud import moto_state
+from mwaa_local.cloud import faults, moto_state
 from mwaa_local.cloud.context import CloudContext
 from mwaa_local.cloud.redshift_data import copy as copy_cmd
 from mwaa_local.cloud.redshift_data import dialect, results
@@ -322,6 +322,9 @@ class RedshiftDataBackend:
             for n, stmt in enumerate(plan):
                 if statement.cancel_requested:
                     raise duckdb.InterruptException("cancelled")
+                fault = faults.fire("redshift-data", stmt.text)  # tests' injected failures (cloud/faults.py)
+                if fault:
+                    raise dialect.SqlError(fault.error_message())
                 last = n == len(plan) - 1
                 rows, result = self._execute_one(part, stmt, conn, keep_result=last)
                 if last:
