@@ -1,0 +1,184 @@
+"""One stack for the whole e2e package: the session's local cloud, one PostgreSQL server with one seeded retail
+source, one Airflow metadata DB. DAG runs are expensive (~20 s each), so the tests of test_retail_etl.py run in
+order on this shared state and each builds on the previous one (see ETLHarness.require)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from mwaa_local import postgres, provision
+from mwaa_local.cloud import faults
+from mwaa_local.local_stack import LocalStack
+from mwaa_local.seed import load, schema
+from mwaa_local.seed.generate import Plan
+from tests.e2e import reconcile
+
+DAG_ID = "retail_etl"
+# 4 daily intervals: 0 and 1 clean, 2 gets dirt, 3 gets a gate breach and then the injected fault.
+PLAN = Plan(orders=2_400, start=dt.date(2026, 3, 1), days=4, seed=23)
+MAX_DAG_RUNS = 10  # the e2e budget: each run takes ~20 s
+
+
+def interval_end(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="session")
+def e2e_postgres():
+    """A PostgreSQL server for the e2e source. Not under pytest's tmp_path: as root the server runs as the
+    `pgserver` user, and every pytest session resets /tmp/pytest-of-<user> to 0700, locking that user out."""
+    folder = Path(tempfile.mkdtemp(prefix="mwaa-pg-e2e-"))
+    data_dir = folder / "data"
+    dsn = postgres.ensure_server(data_dir, port=0)
+    yield dsn
+    postgres.stop(data_dir)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+class ETLHarness:
+    def __init__(self, stack: LocalStack, plan: Plan, manifest: dict):
+        self.stack, self.plan, self.manifest = stack, plan, manifest
+        config = provision.local_settings()
+        self.bucket = config["data_lake_bucket"]
+        self.s3 = stack.client("s3")
+        self.redshift = stack.client("redshift-data")
+        self.warehouse = reconcile.Warehouse(self.redshift, config["redshift"]["workgroup"],
+                                             config["redshift"]["database"])
+        self.dirt: list[dict] = []  # manifest entries of dirt applied so far
+        self.runs: list[tuple[str, str, float]] = []
+        self.passed: set[str] = set()
+        self.breach_order_id: int | None = None  # the order the gate-breach test inserts
+
+    @property
+    def dsn(self) -> str:
+        return self.stack.source_dsn
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.stack.endpoint_url
+
+    def day(self, n: int) -> dt.date:
+        return self.plan.interval(n)
+
+    # ---- ordering of the shared-state tests ---------------------------------------------------------------
+
+    def require(self, *steps: str) -> None:
+        missing = [s for s in steps if s not in self.passed]
+        if missing:
+            pytest.skip(f"needs the earlier step(s) {', '.join(missing)} of this module to have passed "
+                        "(the e2e tests share one warehouse and run in order)")
+
+    def done(self, step: str) -> None:
+        self.passed.add(step)
+
+    # ---- running the DAG ----------------------------------------------------------------------------------
+
+    def run(self, day: dt.date):
+        assert len(self.runs) < MAX_DAG_RUNS, f"e2e budget of {MAX_DAG_RUNS} DAG runs exceeded: {self.runs}"
+        started = time.monotonic()
+        result = self.stack.run_interval(DAG_ID, day)
+        seconds = time.monotonic() - started
+        self.runs.append((day.isoformat(), result.state, round(seconds, 1)))
+        print(f"retail_etl {day}: {result.state} in {seconds:.0f} s; tasks {result.tasks}; log {result.log_file}")
+        return result
+
+    @staticmethod
+    def log_tail(result, chars: int = 4000) -> str:
+        return result.log_file.read_text()[-chars:]
+
+    # ---- what the run wrote --------------------------------------------------------------------------------
+
+    def parquet_rows(self, key_prefix: str):
+        """All Parquet under an S3 prefix as one pyarrow table (None if there is none)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        listed = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=key_prefix).get("Contents", [])
+        parts = [pq.read_table(io.BytesIO(self.s3.get_object(Bucket=self.bucket, Key=o["Key"])["Body"].read()))
+                 for o in listed if o["Key"].endswith(".parquet")]
+        parts = [p.replace_schema_metadata(None) for p in parts]
+        return pa.concat_tables(parts, promote_options="permissive") if parts else None
+
+    def source_in_interval(self, day: dt.date) -> dict[str, int]:
+        """Source rows whose updated_at falls in [day, day+1): what the extract must pick up."""
+        import psycopg2
+
+        start = interval_end(day) - dt.timedelta(days=1)
+        counts = {}
+        with psycopg2.connect(self.dsn) as conn, conn.cursor() as cur:
+            for table in schema.TABLES:
+                cur.execute(f"SELECT count(*) FROM {schema.SCHEMA}.{table} WHERE updated_at >= %s AND updated_at < %s",
+                            (start, interval_end(day)))
+                counts[table] = cur.fetchone()[0]
+        conn.close()
+        return counts
+
+    def source_sql(self, sql: str, params=None) -> list[tuple]:
+        import psycopg2
+
+        with psycopg2.connect(self.dsn) as conn, conn.cursor() as cur:
+            cur.execute(sql, params)
+            rows = cur.fetchall() if cur.description else []
+        conn.close()
+        return rows
+
+    def quarantined_keys(self) -> dict[str, set]:
+        """Per table, the keys of dirt rows that must never reach the warehouse (own key, bad row)."""
+        keys: dict[str, set] = {t: set() for t in schema.TABLES}
+        for entry in self.dirt:
+            if entry["reason"] and entry["reason"] not in reconcile.DEDUPE_REASONS:
+                keys[entry["table"]].update(entry["keys"])
+        return keys
+
+    def assert_warehouse_equals_source(self, day: dt.date) -> None:
+        """Every warehouse table, row by row and column by column, against the source's latest state at the
+        end of `day`'s interval (minus the rows the curation must quarantine)."""
+        excluded = self.quarantined_keys()
+        problems = []
+        for table in reconcile.TABLES:
+            expected = reconcile.source_latest(self.dsn, table, interval_end(day), excluded[table])
+            actual_rows = self.warehouse.rows(table)
+            actual = reconcile.by_key(table, actual_rows)
+            assert len(actual) == len(actual_rows), f"{table}: duplicate keys in the warehouse"
+            assert expected, f"{table}: the source has no rows before {interval_end(day)}: the test proves nothing"
+            problems.append(reconcile.diff(table, expected, actual))
+        problems = [p for p in problems if p]
+        assert not problems, "warehouse != source's latest state after " + day.isoformat() + ":\n" + "\n".join(problems)
+
+
+def _reset_shared_cloud(stack: LocalStack, bucket: str) -> None:
+    """The session cloud may serve other tests: start from no warehouse, no lake objects and no faults."""
+    from mwaa_local.redshift_query import query
+
+    config = provision.local_settings()
+    redshift = stack.client("redshift-data")
+    for schema_name in ("analytics", "staging"):
+        query(redshift, f"DROP SCHEMA IF EXISTS {schema_name} CASCADE", config["redshift"]["workgroup"],
+              config["redshift"]["database"])
+    s3 = stack.client("s3")
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if keys:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
+    faults.clear(stack.endpoint_url)
+
+
+@pytest.fixture(scope="session")
+def etl(local_cloud, e2e_postgres, tmp_path_factory) -> ETLHarness:
+    """The seeded (clean) source, the provisioned local account with the deployable tree synced, a fresh
+    warehouse and lake."""
+    source_dsn = postgres.create_database("retail_e2e", e2e_postgres)
+    manifest = load.seed(source_dsn, PLAN)
+    stack = LocalStack.up(local_cloud.endpoint_url, source_dsn, tmp_path_factory.mktemp("airflow-home"))
+    harness = ETLHarness(stack, PLAN, manifest)
+    _reset_shared_cloud(stack, harness.bucket)
+    yield harness
+    faults.clear(stack.endpoint_url)
+    print(f"\ne2e DAG runs: {harness.runs}")
