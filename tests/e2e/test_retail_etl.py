@@ -272,3 +272,31 @@ def test_injected_failure_between_copy_and_merge_is_retried_by_airflow_and_the_r
     loaded = etl.warehouse.sql(f"SELECT total_amount FROM analytics.fact_orders WHERE order_id = {etl.breach_order_id}")
     assert [str(r["total_amount"]) for r in loaded] == ["123.45"], loaded
     etl.done("fault_retry")
+
+
+def test_the_reconciliation_catches_a_tampered_warehouse(etl):
+    """Negative control on the real warehouse: one changed cell and one deleted row must be reported by key and
+    column, and change the checksum; restoring them makes the warehouse equal the source again."""
+    etl.require("fault_retry")
+    day = etl.day(3)
+    before = etl.warehouse.table_checksums(["order_items"])
+    item = etl.warehouse.sql("SELECT order_item_id, quantity FROM analytics.fact_order_items "
+                             "ORDER BY order_item_id LIMIT 1")[0]
+    order = etl.warehouse.sql("SELECT * FROM analytics.fact_orders ORDER BY order_id DESC LIMIT 1")[0]
+    etl.warehouse.sql(f"UPDATE analytics.fact_order_items SET quantity = quantity + 1 "
+                      f"WHERE order_item_id = {item['order_item_id']}")
+    etl.warehouse.sql(f"DELETE FROM analytics.fact_orders WHERE order_id = {order['order_id']}")
+    try:
+        assert etl.warehouse.table_checksums(["order_items"]) != before
+        with pytest.raises(AssertionError) as caught:
+            etl.assert_warehouse_equals_source(day)
+        report = str(caught.value)
+        assert f"key {item['order_item_id']}: quantity: source={item['quantity']} " in report, report
+        assert f"missing keys (first 10): [{order['order_id']}]" in report, report
+    finally:
+        etl.warehouse.sql(f"UPDATE analytics.fact_order_items SET quantity = {item['quantity']} "
+                          f"WHERE order_item_id = {item['order_item_id']}")
+        values = ", ".join("NULL" if v is None else str(v) if isinstance(v, int) else f"'{v}'" for v in order.values())
+        etl.warehouse.sql(f"INSERT INTO analytics.fact_orders ({', '.join(order)}) VALUES ({values})")
+    assert etl.warehouse.table_checksums(["order_items"]) == before
+    etl.assert_warehouse_equals_source(day)
