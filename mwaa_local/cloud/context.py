@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +20,7 @@ class CloudContext:
     region: str = "us-east-1"
     account_id: str = ACCOUNT_ID
     s3: S3Objects = field(init=False)
+    _scratch: Path | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.s3 = S3Objects(self.store)
@@ -31,8 +35,9 @@ class CloudContext:
         if self.store.root:
             path = self.store.root / service
         else:
-            import tempfile
-
-            path = Path(tempfile.mkdtemp(prefix=f"localcloud-{service}-"))
+            if self._scratch is None:  # one folder for all services, removed when the process exits
+                self._scratch = Path(tempfile.mkdtemp(prefix="localcloud-ephemeral-"))
+                atexit.register(shutil.rmtree, self._scratch, ignore_errors=True)
+            path = self._scratch / service
         path.mkdir(parents=True, exist_ok=True)
         return path

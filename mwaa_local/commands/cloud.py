@@ -14,6 +14,8 @@ def add_arguments(parser):
 
 def run(args) -> int:
     import logging
+    import signal
+    import sys
     import time
 
     started = time.monotonic()
@@ -29,5 +31,7 @@ def run(args) -> int:
         print(f"  clients: export AWS_ENDPOINT_URL={endpoint_url} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test "
               "AWS_DEFAULT_REGION=us-east-1", flush=True)
 
+    # SIGTERM (how `process.stop` and service managers end us) exits cleanly, so exit handlers run.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     server.serve(args.host, args.port, state_dir, on_ready=ready)
     return 0
