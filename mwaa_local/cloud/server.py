@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 HEALTH_PATH = "/_localcloud/health"
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 READ_OPERATION_PREFIXES = ("Get", "List", "Describe", "Search", "BatchGet", "Head")
+# S3 subresources whose requests change an existing object in place (see StateStore.forget_s3_objects).
+S3_IN_PLACE_SUBRESOURCES = ("acl", "retention", "legal-hold", "restore")
 
 
 def signing_name(environ: dict) -> str | None:
@@ -77,6 +79,8 @@ class LocalCloud:
         state = moto_state.snapshot_name(backend)
         if state not in self.context.store._providers:
             moto_state.register_moto_backend(self.context.store, backend)
+        if backend == "s3" and _has_subresource(environ, S3_IN_PLACE_SUBRESOURCES):
+            self.context.store.forget_s3_objects()
         with self.context.store.mutation(state):
             return [b"".join(app(environ, start_response))]
 
@@ -96,6 +100,11 @@ class LocalCloud:
             "uptime_s": round(time.time() - self.started, 3),
         }
         return Response(json.dumps(body), 200, content_type="application/json")
+
+
+def _has_subresource(environ: dict, names: tuple[str, ...]) -> bool:
+    query = environ.get("QUERY_STRING", "")
+    return any(part.split("=", 1)[0] in names for part in query.split("&"))
 
 
 class _QuietHandler(MotoRequestHandler):

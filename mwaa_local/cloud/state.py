@@ -54,6 +54,7 @@ class _BlobUnpickler(pickle.Unpickler):
     def persistent_load(self, pid: str) -> Any:
         if pid not in self.loaded:
             self.loaded[pid] = pickle.loads((self.store.blob_dir / pid).read_bytes())
+            self.store._key_blob_ids[self.loaded[pid]] = pid
         return self.loaded[pid]
 
 
@@ -110,17 +111,24 @@ class StateStore:
         _atomic_write(self.root / "snapshots" / f"{name}.pkl", buffer.getvalue())
 
     def _blob_for_key(self, key: Any) -> str:
+        # moto replaces an object's FakeKey on every write, so an object already written keeps its blob: a
+        # snapshot after one PutObject costs a lookup per other object, not a re-pickle. The few requests that
+        # change a FakeKey in place (ACL, retention, legal hold, restore) call forget_s3_objects() first.
+        cached = self._key_blob_ids.get(key)
+        if cached:
+            return cached
         metadata = {k: v for k, v in key.__dict__.items() if k not in ("_value_buffer", "lock")}
         fingerprint = hashlib.sha256(pickle.dumps(metadata, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
-        cached = self._key_blob_ids.get(key)
-        if cached and cached[0] == fingerprint:
-            return cached[1]
         blob_id = f"s3key-{fingerprint}"
         path = self.blob_dir / blob_id
         if not path.exists():
             _atomic_write(path, pickle.dumps(key, protocol=pickle.HIGHEST_PROTOCOL))
-        self._key_blob_ids[key] = (fingerprint, blob_id)
+        self._key_blob_ids[key] = blob_id
         return blob_id
+
+    def forget_s3_objects(self) -> None:
+        """Re-fingerprint every S3 object at the next snapshot (after a request that mutates one in place)."""
+        self._key_blob_ids = weakref.WeakKeyDictionary()
 
     def restore_all(self) -> list[str]:
         """Loads every snapshot found; returns the names restored. Unreferenced blobs are removed."""

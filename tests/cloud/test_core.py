@@ -68,3 +68,21 @@ def test_keeps_serving_after_an_error(aws):
     with pytest.raises(s3.exceptions.NoSuchBucket):
         s3.get_object(Bucket="no-such-bucket-anywhere", Key="x")
     assert aws("sts").get_caller_identity()["Account"] == "123456789012"
+
+
+def test_in_place_object_changes_survive_sigkill(tmp_path):
+    """An ACL change mutates moto's object in place; the snapshot must not reuse the object's stale blob."""
+    cloud = process.start(state_dir=tmp_path)
+    s3 = _clients(cloud.endpoint_url)("s3")
+    s3.create_bucket(Bucket="acl-survivor")
+    s3.put_object(Bucket="acl-survivor", Key="k", Body=b"v")
+    s3.put_object(Bucket="acl-survivor", Key="other", Body=b"w")  # a snapshot that reuses k's blob
+    s3.put_object_acl(Bucket="acl-survivor", Key="k", ACL="public-read")
+    cloud.stop(signal.SIGKILL)
+
+    cloud = process.start(state_dir=tmp_path)
+    try:
+        grants = _clients(cloud.endpoint_url)("s3").get_object_acl(Bucket="acl-survivor", Key="k")["Grants"]
+        assert any(g["Grantee"].get("URI", "").endswith("/AllUsers") and g["Permission"] == "READ" for g in grants)
+    finally:
+        cloud.stop()
