@@ -42,6 +42,23 @@ class LocalStack:
         """dags/, include/, plugins.zip, requirements.txt, startup.sh -> the MWAA bucket, as a deploy does."""
         return bucket_sync.sync(self.client("s3"), provision.local_settings()["mwaa_bucket"])
 
+    def reset_pipeline_outputs(self) -> int:
+        """Empties the data lake bucket and drops the warehouse schemas, so a run starts from zero (the demo's
+        numbers then describe this run alone). Returns the number of S3 objects deleted."""
+        from mwaa_local.redshift_query import query
+
+        config = provision.local_settings()
+        s3, deleted = self.client("s3"), 0
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=config["data_lake_bucket"]):
+            keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+            if keys:
+                s3.delete_objects(Bucket=config["data_lake_bucket"], Delete={"Objects": keys})
+                deleted += len(keys)
+        for schema in ("analytics", "staging"):
+            query(self.client("redshift-data"), f"DROP SCHEMA IF EXISTS {schema} CASCADE",
+                  config["redshift"]["workgroup"], config["redshift"]["database"])
+        return deleted
+
     def env(self) -> dict[str, str]:
         return dag_runner.local_airflow_env(self.endpoint_url, self.airflow_home)
 
