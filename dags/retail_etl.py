@@ -56,9 +56,10 @@ def retail_etl():
     def warehouse_sql(data_interval_start=None) -> list[str]:
         return etl.warehouse_batch(data_interval_start.strftime("%Y-%m-%d"))
 
+    load_sql = warehouse_sql()  # rendered after the gates pass, so a gated run never renders a load
     load_warehouse = RedshiftDataOperator(
         task_id="load_warehouse",
-        sql=warehouse_sql(),
+        sql=load_sql,
         workgroup_name=config["redshift"]["workgroup"],
         database=config["redshift"]["database"],
         deferrable=True,
@@ -66,7 +67,7 @@ def retail_etl():
         outlets=[RETAIL_WAREHOUSE],
     )
 
-    extracts >> crawl_raw >> curate >> gates >> load_warehouse
+    extracts >> crawl_raw >> curate >> gates >> load_sql >> load_warehouse
 
 
 retail_etl()
