@@ -34,6 +34,7 @@ CYCLE = "no-cycles"
 NETWORK = "no-network-at-parse"
 DATABASE = "no-database-at-parse"
 HEAVY = "no-heavy-imports"
+AWS_CLIENTS = "no-aws-clients-at-parse"
 BASELINE = "heavy-import-check-not-blind"
 UNIQUE = "unique-dag-id"
 TAGS = "tags"
@@ -178,6 +179,8 @@ def file_violations(rel: str, raw: dict, allowlist: frozenset[str]) -> list[Viol
         found.append(Violation(rel, rule, _excerpt(error)))
     found += [Violation(rel, NETWORK, _short(f"network call while parsing: {n}")) for n in raw["network"]]
     found += [Violation(rel, DATABASE, _short(f"metadata database access while parsing: {d}")) for d in raw["database"]]
+    found += [Violation(rel, AWS_CLIENTS, _short(f"creates an AWS {c} while parsing; create it inside the task"))
+              for c in raw.get("aws_clients", [])]
     found += [
         Violation(rel, HEAVY, _short(f"imports {module} at parse time ({where}); import it inside the task instead"))
         for module, where in sorted(raw["heavy"].items())

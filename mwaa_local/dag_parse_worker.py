@@ -53,6 +53,7 @@ class Recorder:
         self.database: list[str] = []
         self.heavy: dict[str, str] = {}
         self.dag_inits: list[dict] = []
+        self.aws_clients: list[str] = []
 
     def culprit(self) -> str:
         """Where the access comes from: the innermost line of user code (DAG or plugin file), and the innermost
@@ -136,6 +137,23 @@ def _block_orm(recorder: Recorder) -> None:
             raise MetadataDatabaseBlocked("metadata database access is blocked while a DAG file is parsed")
 
 
+def _record_aws_clients(recorder: Recorder) -> None:
+    """Creating a boto3/botocore client makes no network call, so only recording it catches a client built at the
+    top of a DAG file (credential lookup and endpoint resolution on every parse, every 30 s)."""
+    try:
+        from botocore.session import Session
+    except ImportError:  # no AWS SDK: nothing to record
+        return
+    original = Session.create_client
+
+    def create_client(self, service_name, *args, **kwargs):
+        if recorder.armed:
+            recorder.aws_clients.append(f"{service_name} client at {recorder.culprit()}")
+        return original(self, service_name, *args, **kwargs)
+
+    Session.create_client = create_client
+
+
 def _dag_facts(dag, explicit: dict[int, list[str]]) -> dict:
     default_args = dict(dag.default_args or {})
     return {
@@ -169,6 +187,7 @@ def parse(file: str, dags_folder: str, user_roots: list[str]) -> dict:
     task_runner.SUPERVISOR_COMMS = RecordingComms(recorder)
     _record_dag_inits(recorder)
     _block_orm(recorder)
+    _record_aws_clients(recorder)
     baseline_heavy = sorted(m for m in HEAVY if m in sys.modules)
     before = set(sys.modules)
 
@@ -198,6 +217,7 @@ def parse(file: str, dags_folder: str, user_roots: list[str]) -> dict:
         "network": recorder.network,
         "database": recorder.database,
         "heavy": heavy,
+        "aws_clients": recorder.aws_clients,
         "baseline_heavy": baseline_heavy,
     }
 

@@ -6,8 +6,8 @@ import pytest
 
 from mwaa_local import dag_integrity as di
 
-RULES = (di.IMPORT, di.CYCLE, di.NETWORK, di.DATABASE, di.HEAVY, di.BASELINE, di.UNIQUE, di.WORKER_FAILED,
-         *di.DAG_RULES)
+RULES = (di.IMPORT, di.CYCLE, di.NETWORK, di.DATABASE, di.HEAVY, di.AWS_CLIENTS, di.BASELINE, di.UNIQUE,
+         di.WORKER_FAILED, *di.DAG_RULES)
 
 
 @pytest.mark.parametrize("rule", RULES)

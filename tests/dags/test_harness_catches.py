@@ -27,6 +27,7 @@ EXPECTED = {
     "variable_at_parse.py": {di.DATABASE},
     "orm_at_parse.py": {di.DATABASE},
     "socket_at_parse.py": {di.NETWORK},
+    "aws_client_at_parse.py": {di.AWS_CLIENTS},
 }
 
 
