@@ -90,11 +90,40 @@ def start(port: int | None = None, state_dir: Path | None = None, ephemeral: boo
     raise UserError(f"the local cloud did not answer on {endpoint_url} within {timeout:.0f} s")
 
 
+def pid_file() -> Path:
+    return paths.local_state() / "cloud.pid"
+
+
 def ensure_running(port: int = DEFAULT_PORT, state_dir: Path | None = None) -> CloudProcess:
-    """Reuses a local cloud already answering on the port, else starts one with the default state dir."""
+    """Reuses a local cloud already answering on the port, else starts one in the background with the default
+    state dir (its pid in .local/cloud.pid, its log in .local/cloud.log; `./mwaa-local stop` ends it)."""
     endpoint_url = f"http://{DEFAULT_HOST}:{port}"
     if health(endpoint_url):
         return CloudProcess(endpoint_url, None)
     log_file = paths.local_state() / "cloud.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    return start(port, state_dir, log_file=log_file)
+    cloud = start(port, state_dir, log_file=log_file)
+    pid_file().write_text(str(cloud.process.pid))
+    return cloud
+
+
+def stop_background(timeout: float = 10) -> int | None:
+    """Stops the cloud that ensure_running started; returns its pid, or None if none was running."""
+    try:
+        pid = int(pid_file().read_text())
+    except (OSError, ValueError):
+        return None
+    pid_file().unlink(missing_ok=True)
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    return pid

@@ -38,10 +38,14 @@ def run(args) -> int:
 
     from mwaa_local import etl_report, postgres, provision
     from mwaa_local.cloud import process
+    from mwaa_local.errors import UserError
     from mwaa_local.local_stack import LocalStack
+    from mwaa_local.seed import dirt as dirt_kinds
     from mwaa_local.seed import load
     from mwaa_local.seed.generate import Plan
 
+    if args.days < 1 or args.orders < 1:
+        raise UserError("--days and --orders must be at least 1")
     started = time.monotonic()
     _step(f"local cloud on 127.0.0.1:{args.port}")
     cloud = process.ensure_running(args.port)
@@ -50,7 +54,8 @@ def run(args) -> int:
     _step("PostgreSQL (stands in for Amazon RDS): seeding the retail source")
     source_dsn = postgres.create_database("retail")
     plan = Plan(orders=args.orders, start=DEMO_START, days=args.days, seed=42)
-    dirt = () if args.clean else ("all",)
+    # Every kind of dirt, except late updates when there is no earlier interval for them to change.
+    dirt = [] if args.clean else [k for k in dirt_kinds.KINDS if args.days > 1 or k != "late_updates"]
     manifest = load.seed(source_dsn, plan, dirt)
     print(f"    {source_dsn}: {args.orders:,} orders over {args.days} days from {DEMO_START}"
           + ("" if args.clean else f"; dirt injected on {plan.interval(args.days - 1)}: "
@@ -96,5 +101,6 @@ def run(args) -> int:
         print(f"summary JSON: {args.summary_json}")
     print(f"\ndemo finished in {time.monotonic() - started:.0f} s"
           + (f"; FAILED intervals: {', '.join(failed)}" if failed else "; every run succeeded"))
+    print("The local cloud and PostgreSQL keep running for you to look around; `./mwaa-local stop` ends both.")
     print("Not built yet: the ML pipeline, the local Airflow UI and deploy to MWAA.")
     return 1 if failed or not check.ok else 0

@@ -1,0 +1,19 @@
+NAME = "stop"
+HELP = "Stop what ./mwaa-local started in the background: the local cloud and the embedded PostgreSQL."
+
+
+def add_arguments(parser):
+    pass
+
+
+def run(args) -> int:
+    from mwaa_local import postgres
+    from mwaa_local.cloud import process
+
+    pid = process.stop_background()
+    print(f"local cloud: stopped (pid {pid})" if pid else "local cloud: not running")
+    if postgres.user_dsn():
+        print(f"PostgreSQL: {postgres.DSN_ENV} is set; that server is yours to manage")
+    else:
+        print(f"PostgreSQL: {'stopped' if postgres.stop() else 'not running'}")
+    return 0
