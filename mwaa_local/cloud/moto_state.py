@@ -17,14 +17,20 @@ def snapshot_name(backend: str) -> str:
     return f"moto.{backend}"
 
 
-def register_moto_backend(store: StateStore, backend: str) -> None:
+def register_moto_backend(store: StateStore, backend: str) -> str:
+    """Persists moto's `backend` through the store (once; later calls are no-ops); returns its snapshot name.
+    Every writer of a moto backend, over HTTP or in-process, goes through this before its first mutation."""
+    name = snapshot_name(backend)
+    if store.is_registered(name):
+        return name
     live = get_backend(backend)
 
     def restore(saved: dict) -> None:
         live.clear()
         live.update(saved)
 
-    store.register(snapshot_name(backend), lambda: dict(live), restore)
+    store.register(name, lambda: dict(live), restore)
+    return name
 
 
 def backend(name: str, region: str = "us-east-1", account_id: str = ACCOUNT_ID) -> Any:

@@ -8,8 +8,6 @@ from collections.abc import Iterator
 from mwaa_local.cloud import moto_state
 from mwaa_local.cloud.state import StateStore
 
-S3_STATE = moto_state.snapshot_name("s3")
-
 
 class NoSuchKey(LookupError):
     def __init__(self, bucket: str, key: str):
@@ -34,6 +32,7 @@ def split_uri(uri: str) -> tuple[str, str]:
 class S3Objects:
     def __init__(self, store: StateStore):
         self.store = store
+        self.state = moto_state.register_moto_backend(store, "s3")
 
     @staticmethod
     def _backend():
@@ -71,16 +70,16 @@ class S3Objects:
 
     def put(self, bucket: str, key: str, data: bytes) -> None:
         self._bucket(bucket)
-        with self.store.mutation(S3_STATE):
+        with self.store.mutation(self.state):
             self._backend().put_object(bucket, key, data)
 
     def put_many(self, bucket: str, objects: dict[str, bytes]) -> None:
         """Writes several objects and persists once (UNLOAD, job outputs)."""
         self._bucket(bucket)
-        with self.store.mutation(S3_STATE):
+        with self.store.mutation(self.state):
             for key, data in objects.items():
                 self._backend().put_object(bucket, key, data)
 
     def delete(self, bucket: str, key: str) -> None:
-        with self.store.mutation(S3_STATE):
+        with self.store.mutation(self.state):
             self._backend().delete_object(bucket, key)

@@ -76,9 +76,7 @@ class LocalCloud:
         if not self._is_mutation(environ):
             return app(environ, start_response)
         backend = next(name for name, instance in self.moto.app_instances.items() if instance is app)
-        state = moto_state.snapshot_name(backend)
-        if state not in self.context.store._providers:
-            moto_state.register_moto_backend(self.context.store, backend)
+        state = moto_state.register_moto_backend(self.context.store, backend)
         if backend == "s3" and _has_subresource(environ, S3_IN_PLACE_SUBRESOURCES):
             self.context.store.forget_s3_objects()
         with self.context.store.mutation(state):

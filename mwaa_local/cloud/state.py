@@ -75,6 +75,9 @@ class StateStore:
     def persistent(self) -> bool:
         return self.root is not None
 
+    def is_registered(self, name: str) -> bool:
+        return name in self._providers
+
     def register(self, name: str, snapshot: Callable[[], Any], restore: Callable[[Any], None]) -> None:
         """`snapshot()` returns a picklable object; `restore(obj)` puts it back after a restart."""
         self._providers[name] = (snapshot, restore)

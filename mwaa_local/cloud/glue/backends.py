@@ -10,18 +10,10 @@ from mwaa_local.cloud import moto_state
 from mwaa_local.cloud.state import StateStore
 
 
-def ensure_moto(store: StateStore, backend: str) -> str:
-    """Registers moto's `backend` with the store if nothing has yet; returns its snapshot name."""
-    name = moto_state.snapshot_name(backend)
-    if name not in store._providers:
-        moto_state.register_moto_backend(store, backend)
-    return name
-
-
 @contextmanager
 def mutating(store: StateStore, backend: str, region: str = "us-east-1"):
     """`with mutating(store, 'glue') as glue:` change moto's glue backend; it is saved on exit."""
-    with store.mutation(ensure_moto(store, backend)):
+    with store.mutation(moto_state.register_moto_backend(store, backend)):
         yield moto_state.backend(backend, region)
 
 
