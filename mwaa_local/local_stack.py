@@ -8,10 +8,8 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
-
 from mwaa_local import bucket_sync, dag_runner, provision
-from mwaa_local.cloud.process import DUMMY_CREDENTIALS
+from mwaa_local.cloud import process
 
 SOURCE_CONN_ID = "retail_source_db"
 
@@ -31,12 +29,7 @@ class LocalStack:
         return stack
 
     def client(self, service: str):
-        session = boto3.session.Session(
-            region_name=DUMMY_CREDENTIALS["AWS_DEFAULT_REGION"],
-            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        )
-        return session.client(service, endpoint_url=self.endpoint_url)
+        return process.clients(self.endpoint_url)(service)
 
     def sync(self) -> bucket_sync.SyncResult:
         """dags/, include/, plugins.zip, requirements.txt, startup.sh -> the MWAA bucket, as a deploy does."""

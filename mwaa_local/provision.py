@@ -7,10 +7,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
-from mwaa_local import paths
+from mwaa_local.cloud.process import clients
 
 TRUST_POLICY = json.dumps({
     "Version": "2012-10-17",
@@ -30,9 +29,10 @@ class Provisioned:
 
 
 def local_settings() -> dict[str, Any]:
-    import yaml
+    """The `local` block of include/config/platform.yaml, read the way the DAGs read it."""
+    from mwaa_platform.settings import settings
 
-    return yaml.safe_load((paths.INCLUDE / "config" / "platform.yaml").read_text())["environments"]["local"]
+    return settings("local")
 
 
 def _exists_error(exc: ClientError) -> bool:
@@ -45,9 +45,7 @@ def _exists_error(exc: ClientError) -> bool:
 def provision(endpoint_url: str, connections: dict[str, dict] | None = None) -> Provisioned:
     """Creates what is missing; `connections` maps conn_id -> Airflow connection JSON for Secrets Manager."""
     config = local_settings()
-    session = boto3.session.Session(region_name=config["aws_region"], aws_access_key_id="test",
-                                    aws_secret_access_key="test")
-    client = lambda name: session.client(name, endpoint_url=endpoint_url)  # noqa: E731
+    client = clients(endpoint_url, config["aws_region"])
     s3, iam, glue, secrets = client("s3"), client("iam"), client("glue"), client("secretsmanager")
     done = Provisioned()
 

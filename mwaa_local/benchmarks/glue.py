@@ -80,15 +80,11 @@ def run(argv: list[str]) -> int:
     parser.add_argument("--partitions", type=int, default=1000, help="Parquet partitions to crawl (default 1000)")
     args = parser.parse_args(argv)
 
-    import boto3
 
     from mwaa_local.cloud import process
 
     with process.start(ephemeral=True) as cloud:
-        session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
-
-        def client(name):
-            return session.client(name, endpoint_url=cloud.endpoint_url)
+        client = process.clients(cloud.endpoint_url)
         client("s3").create_bucket(Bucket="bench-glue")
 
         latencies = _job_latency(client, args.runs)

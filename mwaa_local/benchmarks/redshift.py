@@ -81,16 +81,13 @@ def run(argv: list[str]) -> int:
     parser.add_argument("--requests", type=int, default=300, help="S3 requests per operation (default 300)")
     args = parser.parse_args(argv)
 
-    import boto3
     from moto.server import ThreadedMotoServer
 
     from mwaa_local.cloud import process
 
-    session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
     with tempfile.TemporaryDirectory(prefix="bench-redshift-") as state, \
             process.start(state_dir=Path(state)) as cloud:
-        def client(name):
-            return session.client(name, endpoint_url=cloud.endpoint_url)
+        client = process.clients(cloud.endpoint_url)
         s3, rsd = client("s3"), client("redshift-data")
         s3.create_bucket(Bucket="bench-redshift")
         s3.put_object(Bucket="bench-redshift", Key="copy/rows.parquet", Body=_parquet(args.rows))
@@ -118,8 +115,8 @@ def run(argv: list[str]) -> int:
             with process.start(ephemeral=True) as ephemeral:
                 host, port = moto_server.get_host_and_port()
                 latency = _s3_latency({
-                    "bare": session.client("s3", endpoint_url=f"http://{host}:{port}"),
-                    "ours": session.client("s3", endpoint_url=ephemeral.endpoint_url),
+                    "bare": process.clients(f"http://{host}:{port}")("s3"),
+                    "ours": process.clients(ephemeral.endpoint_url)("s3"),
                     "durable": s3,
                 }, args.requests)
         finally:

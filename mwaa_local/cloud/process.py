@@ -32,6 +32,15 @@ def client_environment(endpoint_url: str) -> dict[str, str]:
     return {"AWS_ENDPOINT_URL": endpoint_url, **DUMMY_CREDENTIALS}
 
 
+def clients(endpoint_url: str, region: str = DUMMY_CREDENTIALS["AWS_DEFAULT_REGION"]):
+    """A boto3 client factory for the local cloud with dummy credentials: `clients(url)("s3")`."""
+    import boto3
+
+    session = boto3.session.Session(region_name=region, aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                                    aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+    return lambda service: session.client(service, endpoint_url=endpoint_url)
+
+
 def health(endpoint_url: str, timeout: float = 0.5) -> dict | None:
     try:
         with urllib.request.urlopen(endpoint_url + HEALTH_PATH, timeout=timeout) as response:

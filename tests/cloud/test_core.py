@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import signal
 
-import boto3
 import pytest
 
 from mwaa_local.cloud import process
 
-
-def _clients(endpoint_url):
-    session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
-    return lambda name: session.client(name, endpoint_url=endpoint_url)
+_clients = process.clients
 
 
 def test_health_reports_state_dir(local_cloud):

@@ -10,16 +10,12 @@ from __future__ import annotations
 import signal
 import time
 
-import boto3
 import pytest
 
 from mwaa_local.cloud import process
 from tests.cloud.glue.conftest import SCRIPTS, log_messages, pid_alive, wait_file, wait_run, wait_state
 
-
-def _clients(endpoint_url):
-    session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
-    return lambda name: session.client(name, endpoint_url=endpoint_url)
+_clients = process.clients
 
 
 def _sleeping_job(aws, timeout_minutes: int) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import signal
 
-import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -15,9 +14,7 @@ from tests.cloud.redshift_data.conftest import Redshift
 ROLE = "IAM_ROLE 'arn:aws:iam::123456789012:role/redshift'"
 
 
-def _clients(endpoint_url):
-    session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
-    return lambda name: session.client(name, endpoint_url=endpoint_url)
+_clients = process.clients
 
 
 def _million_rows_parquet(rows: int = 1_000_000) -> bytes:
