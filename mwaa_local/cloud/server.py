@@ -1,5 +1,8 @@
 """The local cloud's WSGI application and server.
 
+Every request first passes the HTTP policy (http_policy: allowed Host and Origin, a SigV4 signature, admin routes)
+and, for the JSON protocols, a check against botocore's model (json_requests); refusals and malformed requests get
+AWS-shaped errors, and an unexpected exception an AWS-shaped 500 (details in the log, never in the response).
 Routing: a request whose SigV4 signing name (or X-Amz-Target prefix) belongs to one of our services goes to it;
 an operation our service does not define, and every other request, goes to moto's dispatcher in this process.
 Mutations are made durable before the response is sent.
@@ -10,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 import time
 from pathlib import Path
 
@@ -17,15 +21,17 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from mwaa_local.cloud import faults, moto_state
+from mwaa_local.cloud import aws_errors, faults, json_requests, moto_state
 from mwaa_local.cloud.context import CloudContext
-from mwaa_local.cloud.service import JsonService
+from mwaa_local.cloud.http_policy import WILDCARD_ADDRESSES, HttpPolicy
+from mwaa_local.cloud.service import JsonService, ServiceError
 from mwaa_local.cloud.services import build_services
 from mwaa_local.cloud.state import StateStore
 
 log = logging.getLogger(__name__)
 
 HEALTH_PATH = "/_localcloud/health"
+ADMIN_PREFIX = "/_localcloud/"
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 READ_OPERATION_PREFIXES = ("Get", "List", "Describe", "Search", "BatchGet", "Head")
 # S3 subresources whose requests change an existing object in place (see StateStore.forget_s3_objects).
@@ -42,26 +48,76 @@ def signing_name(environ: dict) -> str | None:
 
 
 class LocalCloud:
-    def __init__(self, context: CloudContext, services: list[JsonService]):
+    def __init__(self, context: CloudContext, services: list[JsonService], policy: HttpPolicy):
         self.context = context
         self.services = services
+        self.policy = policy
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.started = time.time()
 
     def __call__(self, environ: dict, start_response):
-        if environ.get("PATH_INFO") == HEALTH_PATH:
+        refusal = self.policy.refusal(environ)
+        if refusal is not None:
+            return refusal(environ, start_response)
+        if self.policy.is_preflight(environ):
+            return self.policy.preflight(environ)(environ, start_response)
+        start_response = self.policy.cors_start_response(environ, start_response)
+        try:
+            return self._serve(environ, start_response)
+        except NotImplementedError as exc:  # moto's answer for an operation it has not implemented
+            return self._failure(environ, start_response, 501, "NotImplemented",
+                                 f"the local cloud does not implement this operation ({exc})")
+        except Exception:
+            log.exception("error serving %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+            return self._failure(environ, start_response, 500, "InternalFailure",
+                                 "the local cloud failed to process the request; its log has the details")
+
+    @staticmethod
+    def _failure(environ: dict, start_response, status: int, code: str, message: str):
+        response = aws_errors.error_response(environ, status, code, message)
+        app_iter, status_line, headers = response.get_wsgi_response(environ)
+        start_response(status_line, headers, sys.exc_info())  # exc_info: a service may have started a response
+        return app_iter
+
+    def _serve(self, environ: dict, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == HEALTH_PATH:
             return self._health()(environ, start_response)
-        if environ.get("PATH_INFO") == faults.PATH:
+        if path == faults.PATH:
             return faults.handle(Request(environ))(environ, start_response)
+        if path.startswith(ADMIN_PREFIX):
+            return aws_errors.error_response(environ, 404, "NotFound", f"no admin route {path}; there are "
+                                             f"{HEALTH_PATH} and {faults.PATH}")(environ, start_response)
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        body = _read_body(environ) if target or self.policy.verify_signatures else None
+        refusal = self.policy.signature_refusal(environ, body)
+        if refusal is None and target:
+            refusal = self._malformed_json_request(environ, target, body)
+        if refusal is not None:
+            return refusal(environ, start_response)
         service = self._our_service(environ)
         if service is not None:
-            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-            environ["wsgi.input"] = io.BytesIO(body)
+            body = _read_body(environ) if body is None else body
             response = service.handle(Request(environ))
             if response is not NotImplemented:
                 return response(environ, start_response)
             environ["wsgi.input"] = io.BytesIO(body)  # fall through to moto with the body intact
         return self._moto(environ, start_response)
+
+    def _malformed_json_request(self, environ: dict, target: str, body: bytes) -> Response | None:
+        prefix, _, name = target.partition(".")
+        try:
+            params = json_requests.parse_body(body)
+            model = json_requests.service_model(signing_name(environ) or "", prefix)
+            if model is None:
+                return None
+            ours = self._our_service(environ)
+            if ours is not None and ours.handles(name) and name not in model.operation_names:
+                return None  # an operation we serve beyond botocore's model (raw callers)
+            json_requests.validate(json_requests.operation(model, name), params)
+        except json_requests.MalformedRequest as exc:
+            return JsonService.error_response(ServiceError(exc.code, exc.message))
+        return None
 
     def _our_service(self, environ: dict) -> JsonService | None:
         name = signing_name(environ)
@@ -100,6 +156,16 @@ class LocalCloud:
         return Response(json.dumps(body), 200, content_type="application/json")
 
 
+def _read_body(environ: dict) -> bytes:
+    """Reads the request body once and puts it back for whoever handles the request next."""
+    stream = environ["wsgi.input"]
+    length = environ.get("CONTENT_LENGTH")
+    body = stream.read(int(length)) if length and length.isdigit() else (
+        stream.read() if environ.get("wsgi.input_terminated") else b"")
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
 def _has_subresource(environ: dict, names: tuple[str, ...]) -> bool:
     query = environ.get("QUERY_STRING", "")
     return any(part.split("=", 1)[0] in names for part in query.split("&"))
@@ -111,21 +177,23 @@ class _QuietHandler(MotoRequestHandler):
             super().log_request(*args, **kwargs)
 
 
-def create_app(state_dir: Path | None, endpoint_url: str) -> LocalCloud:
+def create_app(state_dir: Path | None, endpoint_url: str, policy: HttpPolicy | None = None) -> LocalCloud:
     store = StateStore(state_dir)
     context = CloudContext(store=store, endpoint_url=endpoint_url)
     for snapshot in sorted((state_dir / "snapshots").glob("moto.*.pkl")) if state_dir else []:
         moto_state.register_moto_backend(store, snapshot.stem.removeprefix("moto."))
-    app = LocalCloud(context, build_services(context))
+    port = int(endpoint_url.rpartition(":")[2])
+    app = LocalCloud(context, build_services(context), policy or HttpPolicy.configure("127.0.0.1", port))
     restored = store.restore_all()
     if restored:
         log.info("restored state: %s", ", ".join(restored))
     return app
 
 
-def serve(host: str, port: int, state_dir: Path | None, on_ready=None) -> None:
-    endpoint_url = f"http://{host}:{port}"
-    app = create_app(state_dir, endpoint_url)
+def serve(host: str, port: int, state_dir: Path | None, on_ready=None, policy: HttpPolicy | None = None) -> None:
+    # Our own clients (Glue job scripts) call back on loopback, a Host the policy always allows.
+    endpoint_url = f"http://{'127.0.0.1' if host in WILDCARD_ADDRESSES else host}:{port}"
+    app = create_app(state_dir, endpoint_url, policy or HttpPolicy.configure(host, port))
     server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
     if on_ready:
         on_ready(endpoint_url)

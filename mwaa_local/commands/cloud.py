@@ -10,6 +10,13 @@ def add_arguments(parser):
     parser.add_argument("--state-dir", type=Path, default=None, help="where state persists (default .local/cloud)")
     parser.add_argument("--ephemeral", action="store_true", help="keep nothing: state lives in memory only")
     parser.add_argument("--verbose", action="store_true", help="log every request")
+    parser.add_argument("--allowed-host", action="append", metavar="HOST[:PORT]", help="also accept this Host "
+                        "header, e.g. a compose service name (default: loopback names only; env "
+                        "MWAA_LOCAL_CLOUD_ALLOWED_HOSTS, comma-separated)")
+    parser.add_argument("--allowed-origin", action="append", metavar="ORIGIN", help="answer CORS for this browser "
+                        "origin (default: none; env MWAA_LOCAL_CLOUD_ALLOWED_ORIGINS)")
+    parser.add_argument("--verify-signatures", action="store_true", help="verify SigV4 signatures against the "
+                        "local credentials (env MWAA_LOCAL_CLOUD_VERIFY_SIGNATURES=1)")
 
 
 def run(args) -> int:
@@ -20,6 +27,9 @@ def run(args) -> int:
 
     started = time.monotonic()
     from mwaa_local.cloud import process, server
+    from mwaa_local.cloud.http_policy import HttpPolicy
+
+    policy = HttpPolicy.configure(args.host, args.port, args.allowed_host, args.allowed_origin, args.verify_signatures)
 
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     state_dir = None if args.ephemeral else (args.state_dir or process.default_state_dir())
@@ -33,5 +43,5 @@ def run(args) -> int:
 
     # SIGTERM (how `process.stop` and service managers end us) exits cleanly, so exit handlers run.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    server.serve(args.host, args.port, state_dir, on_ready=ready)
+    server.serve(args.host, args.port, state_dir, on_ready=ready, policy=policy)
     return 0
