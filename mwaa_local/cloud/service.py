@@ -63,6 +63,13 @@ class JsonService:
         prefix, _, operation = target.partition(".")
         return operation if prefix == self.target_prefix and operation else None
 
+    @classmethod
+    def operations(cls) -> list[str]:
+        """The operations this service serves itself (its route table), as X-Amz-Target names."""
+        own = {name for klass in cls.__mro__ if issubclass(klass, JsonService) and klass is not JsonService
+               for name, value in vars(klass).items() if callable(value) and not name.startswith("_")}
+        return sorted("".join(part.capitalize() for part in name.split("_")) for name in own)
+
     def handles(self, operation: str) -> bool:
         return callable(getattr(self, snake_case(operation), None))
 
