@@ -50,6 +50,8 @@ def parse_body(body: bytes) -> dict:
     except (ValueError, UnicodeDecodeError):
         raise MalformedRequest("SerializationException", "Start of structure or map found where not expected: "
                                "the request body is not valid JSON") from None
+    except RecursionError:
+        raise MalformedRequest("SerializationException", "the request body nests JSON too deeply") from None
     if not isinstance(params, dict):
         raise MalformedRequest("SerializationException",
                                f"the request body must be a JSON object, not {type(params).__name__}")
