@@ -312,3 +312,18 @@ def test_policy_adds_environment_and_options():
     assert ("0.0.0.0", 4566) not in policy.allowed_hosts()
     assert policy.origin_allowed("http://x.test") and policy.origin_allowed("https://y.test")
     assert not policy.verify_signatures
+
+
+def test_compose_allows_the_cloud_service_name():
+    """Other compose services reach the cloud by its service name; its Host must be allowed there."""
+    import yaml
+
+    from mwaa_local import paths
+
+    compose = yaml.safe_load((paths.ROOT / "docker-compose.yaml").read_text())
+    clouds = {name: service for name, service in compose["services"].items()
+              if "mwaa-local cloud" in " ".join(service.get("command", []))}
+    assert clouds, "docker-compose.yaml runs no local cloud"
+    for name, service in clouds.items():
+        policy = HttpPolicy.configure("0.0.0.0", 4566, environ=service.get("environment", {}))
+        assert (name, 4566) in policy.allowed_hosts(), f"compose service {name} would refuse its own name as Host"
