@@ -61,22 +61,29 @@ class LocalCloud:
             return refusal(environ, start_response)
         if self.policy.is_preflight(environ):
             return self.policy.preflight(environ)(environ, start_response)
-        start_response = self.policy.cors_start_response(environ, start_response)
+        cors_start_response = self.policy.cors_start_response(environ, start_response)
+        started = []
+
+        def tracked_start_response(status, headers, exc_info=None):
+            started.append(status)
+            return cors_start_response(status, headers, exc_info)
+
         try:
-            return self._serve(environ, start_response)
+            return self._serve(environ, tracked_start_response)
         except NotImplementedError as exc:  # moto's answer for an operation it has not implemented
-            return self._failure(environ, start_response, 501, "NotImplemented",
+            return self._failure(environ, cors_start_response, bool(started), 501, "NotImplemented",
                                  f"the local cloud does not implement this operation ({exc})")
         except Exception:
             log.exception("error serving %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
-            return self._failure(environ, start_response, 500, "InternalFailure",
+            return self._failure(environ, cors_start_response, bool(started), 500, "InternalFailure",
                                  "the local cloud failed to process the request; its log has the details")
 
     @staticmethod
-    def _failure(environ: dict, start_response, status: int, code: str, message: str):
+    def _failure(environ: dict, start_response, started: bool, status: int, code: str, message: str):
         response = aws_errors.error_response(environ, status, code, message)
         app_iter, status_line, headers = response.get_wsgi_response(environ)
-        start_response(status_line, headers, sys.exc_info())  # exc_info: a service may have started a response
+        # WSGI: replacing a response a service already started takes exc_info
+        start_response(status_line, headers, sys.exc_info() if started else None)
         return app_iter
 
     def _serve(self, environ: dict, start_response):
@@ -108,10 +115,10 @@ class LocalCloud:
         prefix, _, name = target.partition(".")
         try:
             params = json_requests.parse_body(body)
-            model = json_requests.service_model(signing_name(environ) or "", prefix)
+            ours = self._our_service(environ)
+            model = json_requests.service_model(ours.signing_name if ours else signing_name(environ) or "", prefix)
             if model is None:
                 return None
-            ours = self._our_service(environ)
             if ours is not None and ours.handles(name) and name not in model.operation_names:
                 return None  # an operation we serve beyond botocore's model (raw callers)
             json_requests.validate(json_requests.operation(model, name), params)
