@@ -97,6 +97,13 @@ class HttpPolicy:
         environ = os.environ if environ is None else environ
         hosts = _listed(environ.get(HOSTS_ENV)) + _listed(allowed_hosts)
         origins = _listed(environ.get(ORIGINS_ENV)) + _listed(allowed_origins)
+        for values, variable, check in ((environ.get(HOSTS_ENV), HOSTS_ENV, lambda h: _host_entry(h, port)),
+                                        (environ.get(ORIGINS_ENV), ORIGINS_ENV, _origin_entry)):
+            for value in _listed(values):
+                try:
+                    check(value)
+                except PolicyError as exc:
+                    raise PolicyError(f"{exc} (in {variable})") from None
         for host in hosts:
             _host_entry(host, port)
         verify = verify_signatures or environ.get(VERIFY_ENV, "").strip().lower() in ("1", "true", "yes", "on")
