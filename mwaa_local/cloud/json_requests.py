@@ -1,7 +1,7 @@
 """Malformed AWS JSON-protocol requests (X-Amz-Target: <Prefix>.<Operation>) get the 400 AWS gives, before any
 service (ours or moto's) sees them: a body that is not a JSON object is a SerializationException, an operation the
 service's botocore model does not have is an UnknownOperationException, a parameter of the wrong type a
-SerializationException, and a missing required or unknown parameter (or one out of range) a ValidationException.
+SerializationException, and a missing required parameter (or one below its minimum) a ValidationException.
 
 The model is botocore's, found by the SigV4 signing name (which names the service for every JSON service the
 project uses); a request whose service has no botocore model of that name is only checked for a JSON object body.
@@ -15,7 +15,7 @@ from functools import lru_cache
 import botocore.session
 from botocore.exceptions import UnknownServiceError
 from botocore.model import OperationModel, ServiceModel
-from botocore.validate import ParamValidator
+from botocore.validate import ParamValidator, ValidationErrors
 
 # botocore's validator reports these for a value of the wrong JSON type; AWS fails those while deserializing.
 SERIALIZATION_PROBLEMS = ("invalid type", "invalid type for document", "unable to encode to json")
@@ -68,15 +68,18 @@ def operation(model: ServiceModel, name: str) -> OperationModel:
 
 def validate(operation_model: OperationModel, params: dict) -> None:
     """Raises MalformedRequest for parameters the operation's input shape does not accept (JSON wire form:
-    timestamps as epoch numbers and blobs as base64 strings are valid, as botocore's validator allows both)."""
+    timestamps as epoch numbers and blobs as base64 strings are valid, as botocore's validator allows both).
+    Members the model does not know are left to the service: a client with a newer model may send them."""
     shape = operation_model.input_shape
     if shape is None:
-        if params:
-            raise MalformedRequest("ValidationException", f"{operation_model.name} takes no parameters")
         return
     report = ParamValidator().validate(params, shape)
-    if not report.has_errors():
+    # The report has no public accessor for its entries; (reason, name, details) tuples since botocore 1.x.
+    problems = [error for error in getattr(report, "_errors", []) if error[0] != "unknown field"]
+    if not problems:
         return
-    problems = [error[0] for error in report._errors]  # noqa: SLF001 - the report has no public accessor
-    code = "SerializationException" if any(p in SERIALIZATION_PROBLEMS for p in problems) else "ValidationException"
-    raise MalformedRequest(code, f"{operation_model.name}: {report.generate_report()}")
+    kept = ValidationErrors()
+    for reason, name, details in problems:
+        kept.report(name, reason, **details)
+    code = "SerializationException" if any(p[0] in SERIALIZATION_PROBLEMS for p in problems) else "ValidationException"
+    raise MalformedRequest(code, f"{operation_model.name}: {kept.generate_report()}")
