@@ -1,8 +1,8 @@
 """Who may talk to the local cloud over HTTP. It holds a team's secrets and runs SQL and scripts with the user's
 rights, so it answers only the clients it is meant for, and never a web page:
 
-- Host: only the loopback names on the server's port (127.0.0.1, localhost, [::1]), the address it listens on, and
-  hosts added with --allowed-host / MWAA_LOCAL_CLOUD_ALLOWED_HOSTS. This defeats DNS rebinding (a page whose name
+- Host: only the loopback names on the server's port (127.0.0.1, localhost and its subdomains for S3
+  virtual-hosted buckets, [::1]), the address it listens on, and hosts added with --allowed-host / MWAA_LOCAL_CLOUD_ALLOWED_HOSTS. This defeats DNS rebinding (a page whose name
   resolves to 127.0.0.1 still sends its own name as Host).
 - Origin: a request carrying an Origin header (browsers send it on every cross-origin request) is refused unless
   the origin is configured with --allowed-origin / MWAA_LOCAL_CLOUD_ALLOWED_ORIGINS (none by default). CORS headers
@@ -123,6 +123,12 @@ class HttpPolicy:
             hosts.add((name.lower(), self.port))
         return hosts
 
+    def host_allowed(self, host: tuple[str, int]) -> bool:
+        """Also <bucket>.localhost, for S3 virtual-hosted addressing: browsers resolve *.localhost to loopback
+        themselves, so no DNS rebinding can produce that name."""
+        name, port = host
+        return host in self.allowed_hosts() or (name.endswith(".localhost") and port == self.port)
+
     def _host_of(self, environ: dict) -> tuple[str, int]:
         return split_host(environ.get("HTTP_HOST", ""))
 
@@ -135,7 +141,7 @@ class HttpPolicy:
         """The error response for a request this policy refuses, or None. Signatures are checked separately
         (`signature_refusal`) because verifying one needs the body."""
         host = environ.get("HTTP_HOST", "")
-        if self._host_of(environ) not in self.allowed_hosts():
+        if not self.host_allowed(self._host_of(environ)):
             return aws_errors.error_response(
                 environ, 403, "AccessDenied",
                 f"Host {host!r} is not allowed by the local cloud (protection against DNS rebinding); allowed: "

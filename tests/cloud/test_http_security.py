@@ -65,6 +65,18 @@ def test_loopback_hosts_on_the_servers_port_are_served(local_cloud, name):
     assert reply.status == 200 and reply.json()["status"] == "ok"
 
 
+def test_s3_virtual_hosted_addressing_on_localhost_works(local_cloud, aws):
+    aws("s3").create_bucket(Bucket="security-virtual")
+    endpoint = local_cloud.endpoint_url.replace("127.0.0.1", "localhost")
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
+                      aws_secret_access_key="test", config=Config(s3={"addressing_style": "virtual"}))
+    url = s3.generate_presigned_url("list_objects_v2", Params={"Bucket": "security-virtual"})
+    assert url.startswith(endpoint.replace("localhost", "security-virtual.localhost"))
+    reply = send(local_cloud.endpoint_url, "GET", url.split(str(_port(endpoint)), 1)[1],
+                 host=f"security-virtual.localhost:{_port(endpoint)}")
+    assert reply.status == 200 and b"security-virtual" in reply.body
+
+
 # --- Origin: browsers ------------------------------------------------------------------------------------------
 
 def test_a_hostile_origin_cannot_read_a_secret(local_cloud, secret):
