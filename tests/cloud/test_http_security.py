@@ -339,3 +339,18 @@ def test_compose_allows_the_cloud_service_name():
     for name, service in clouds.items():
         policy = HttpPolicy.configure("0.0.0.0", 4566, environ=service.get("environment", {}))
         assert (name, 4566) in policy.allowed_hosts(), f"compose service {name} would refuse its own name as Host"
+
+
+@pytest.mark.parametrize("option", [["--allowed-host", "http://x"], ["--allowed-origin", "app.test"]])
+def test_the_cli_refuses_a_bad_entry_in_one_line(option):
+    import subprocess
+    import sys
+
+    from mwaa_local import paths
+
+    result = subprocess.run([sys.executable, "-m", "mwaa_local", "cloud", "--ephemeral", "--port",
+                             str(process.free_port()), *option], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(paths.ROOT)})
+    assert result.returncode != 0
+    assert result.stderr.strip().startswith("error:") and "\n" not in result.stderr.strip()
+    assert option[1] in result.stderr and "ready" not in result.stdout
