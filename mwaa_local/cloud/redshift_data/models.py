@@ -100,8 +100,9 @@ class StatementFailed(Exception):
 class Warehouse:
     """The known workgroups and clusters, each a folder of DuckDB files."""
 
-    def __init__(self, root: Path, region: str):
+    def __init__(self, root: Path, region: str, scratch: Path | None = None):
         self.root, self.region = root, region
+        self.scratch = (scratch,) if scratch else ()  # the only host folder DuckDB may touch besides its own files
         self._endpoints: dict[str, Endpoint] = {}
         self._lock = threading.Lock()
 
@@ -127,7 +128,7 @@ class Warehouse:
                                       f"{', '.join(DEFAULT_CLUSTERS)} and clusters created with redshift CreateCluster).")
         with self._lock:
             if name not in self._endpoints:
-                self._endpoints[name] = Endpoint(self.root / name, name)
+                self._endpoints[name] = Endpoint(self.root / name, name, self.scratch)
             return self._endpoints[name]
 
     def close(self) -> None:
@@ -139,9 +140,9 @@ class RedshiftDataBackend:
     def __init__(self, context: CloudContext, workers: int = 4):
         self.context = context
         root = context.data_dir("redshift")
-        self.warehouse = Warehouse(root / "warehouse", context.region)
         self.results_dir = root / "results"
         self.tmp_dir = root / "tmp"
+        self.warehouse = Warehouse(root / "warehouse", context.region, scratch=self.tmp_dir)
         self.results_dir.mkdir(exist_ok=True)
         self.tmp_dir.mkdir(exist_ok=True)
         self.statements: dict[str, Statement] = {}
