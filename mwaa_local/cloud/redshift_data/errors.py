@@ -26,6 +26,8 @@ _REWRITES = [
     (re.compile(r'Duplicate key "([^"]+)" violates (primary key|unique) constraint', re.I),
      lambda m: f'duplicate key value violates unique constraint: Key ({m.group(1)}) already exists'),
     (re.compile(r'division by zero', re.I), lambda m: "division by zero"),
+    (re.compile(r'"partition_by" expected to find (.*), but it was not found', re.I),
+     lambda m: f'column "{m.group(1)}" does not exist (PARTITION BY names a column of the query)'),
     # DuckDB's own sandbox (engine.py) stopped a file or network access the statement checks did not catch.
     (re.compile(r'Cannot access (?:file|directory) "([^"]*)"|disabled (?:by|through) configuration', re.I),
      lambda m: f'permission denied{" for " + repr(m.group(1)) if m.group(1) else ""} '

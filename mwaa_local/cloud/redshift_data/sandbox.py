@@ -147,5 +147,9 @@ def check_set(tokens: list[Token]) -> None:
     if tokens[0].text.upper() == "SET" and (words in _SET_FORMS or words[:1] in _SET_FORMS):
         return
     parameter = tokens[1]
-    if parameter.token_type == TokenType.STRING or parameter.text.lower() not in REDSHIFT_PARAMETERS:
-        raise SqlError(f'unrecognized configuration parameter "{parameter.text.lower()}" {_WHY}')
+    if tokens[0].token_type == TokenType.COMMAND:  # RESET: the tokenizer keeps the rest as one string
+        name = (parameter.text.split() or [""])[0].lower()
+    else:
+        name = "" if parameter.token_type == TokenType.STRING else parameter.text.lower()
+    if name not in REDSHIFT_PARAMETERS:
+        raise SqlError(f'unrecognized configuration parameter "{name or parameter.text}" {_WHY}')

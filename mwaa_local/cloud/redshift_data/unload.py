@@ -20,7 +20,7 @@ from sqlglot.tokens import Token, TokenType
 
 from mwaa_local.cloud.redshift_data import options as opts
 from mwaa_local.cloud.redshift_data.dialect import tokenize
-from mwaa_local.cloud.redshift_data.errors import SqlError
+from mwaa_local.cloud.redshift_data.errors import SqlError, redshift_message
 from mwaa_local.cloud.redshift_data.quoting import quote_identifier, quote_literal
 from mwaa_local.cloud.s3_objects import NoSuchBucket, S3Objects
 
@@ -114,7 +114,7 @@ def run(conn: duckdb.DuckDBPyConnection, text: str, s3: S3Objects, tmp_root: Pat
         try:
             rows = conn.execute(f"COPY ({to_duckdb(query)}) TO {_quote(str(target))} ({', '.join(copy)})").fetchone()[0]
         except duckdb.BinderException as exc:
-            raise SqlError(str(exc).splitlines()[0]) from None
+            raise SqlError(redshift_message(exc)) from None
         objects = _name_parts(workdir / "out", prefix, extension)
         if options.get("MANIFEST"):
             manifest = {"entries": [{"url": f"s3://{bucket}/{key}"} for key in objects]}
