@@ -94,10 +94,13 @@ class Endpoint:
         return sorted(p.stem for p in self.root.glob("*.duckdb"))
 
     def exists(self, name: str) -> bool:
-        return (self.root / f"{name}.duckdb").exists()
+        # Only a valid name can be a file of ours: '../x' must never reach the filesystem.
+        return bool(DATABASE_NAME.fullmatch(name)) and (self.root / f"{name}.duckdb").exists()
 
     def database(self, name: str, create: bool = False) -> Database | None:
         name = name.lower()
+        if not DATABASE_NAME.fullmatch(name):
+            return None
         with self._lock:
             if name in self._databases:
                 return self._databases[name]
@@ -108,7 +111,7 @@ class Endpoint:
             return database
 
     def create_database(self, name: str) -> None:
-        if not DATABASE_NAME.match(name):
+        if not DATABASE_NAME.fullmatch(name):
             raise ValueError(f'invalid database name "{name}"')
         if self.exists(name):
             raise ValueError(f'database "{name}" already exists')

@@ -174,6 +174,25 @@ def test_result_sets_never_carry_host_files(hostile_setup, host):
     assert rs.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'loot'") == 0
 
 
+def test_database_names_never_reach_outside_the_warehouse(local_cloud, redshift_client, host):
+    """A database is a file named after it: '../' in a name must neither open nor delete a file elsewhere."""
+    import os
+
+    from tests.cloud.redshift_data.conftest import Redshift
+
+    victim = host / "victim.duckdb"
+    duckdb.connect(str(victim)).execute(f"CREATE TABLE loot AS SELECT '{SECRET}' AS a").close()
+    warehouse = Path(local_cloud.state_dir) / "redshift" / "warehouse" / "local-wg"
+    relative = os.path.relpath(host / "victim", warehouse)
+    assert relative.startswith("..")
+    error = Redshift(redshift_client, database=relative).fail("SELECT a FROM loot")
+    assert error == f'FATAL: database "{relative.lower()}" does not exist'
+    dev = Redshift(redshift_client)
+    assert "does not exist" in dev.fail(f'DROP DATABASE "{relative}"')
+    assert "invalid database name" in dev.fail(f'CREATE DATABASE "{relative}"')
+    assert victim.exists() and duckdb.connect(str(victim)).execute("SELECT a FROM loot").fetchall() == [(SECRET,)]
+
+
 # ---- what still works ---------------------------------------------------------------------------------------------
 
 def test_redshift_parameters_are_still_accepted(rs):
@@ -274,6 +293,8 @@ RAW = [
     "COPY (SELECT 1) TO '{out}.csv'",
     "COPY (SELECT 1 AS a, 2 AS b) TO '{out}' (FORMAT csv, PARTITION_BY (a))",
     "ATTACH '{out}.duckdb' AS x",
+    "ATTACH '{warehouse}/other.duckdb' AS x",
+    "COPY (SELECT 1) TO '{warehouse}/next-to-the-database.csv'",
     "ATTACH '{host}/other.duckdb' AS other",
     "EXPORT DATABASE '{out}'",
     "INSTALL httpfs",
@@ -302,11 +323,14 @@ def test_duckdb_configuration_alone_refuses(locked, host, sql):
     database, scratch = locked
     out = host / "written-by-duckdb"
     before = sorted(p.name for p in host.iterdir())
-    sql = sql.format(host=host, hostname=host.name, scratch=scratch, out=out)
+    warehouse = database.path.parent
+    in_warehouse = sorted(p.name for p in warehouse.iterdir())
+    sql = sql.format(host=host, hostname=host.name, scratch=scratch, out=out, warehouse=warehouse)
     with pytest.raises(duckdb.Error) as caught:
         database.conn.execute(sql).fetchall()
     assert SECRET not in str(caught.value)
     assert sorted(p.name for p in host.iterdir()) == before
+    assert sorted(p.name for p in warehouse.iterdir()) == in_warehouse
 
 
 def test_duckdb_configuration_still_allows_the_scratch_area_and_its_own_files(locked):
