@@ -21,6 +21,8 @@ from mwaa_local.cloud.redshift_data.quoting import quote_identifier, quote_liter
 
 DEFAULT_DATABASE = "dev"
 DATABASE_NAME = re.compile(r"^[a-z_][a-z0-9_$]{0,126}$")
+# Workgroup / cluster identifiers (AWS: letters, digits, hyphens); an endpoint is a folder named after it.
+ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,127}$")
 # Per-connection limits: a laptop runs several databases plus Airflow next to them.
 SETTINGS = {"memory_limit": "4GB", "threads": 2, "TimeZone": "UTC", "enable_progress_bar": "false"}
 # Extensions COPY/UNLOAD and the SQL need, loaded before the lock (they are built into the duckdb wheel).
@@ -84,6 +86,8 @@ class Endpoint:
     """A serverless workgroup or provisioned cluster: a folder of database files."""
 
     def __init__(self, root: Path, name: str, scratch: Sequence[Path] = ()):
+        if not ENDPOINT_NAME.fullmatch(name) or root.name != name:
+            raise ValueError(f"invalid workgroup or cluster name {name!r}")
         self.root, self.name, self.scratch = root, name, tuple(scratch)
         self.root.mkdir(parents=True, exist_ok=True)
         self._databases: dict[str, Database] = {}

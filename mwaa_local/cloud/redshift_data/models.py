@@ -26,7 +26,7 @@ from mwaa_local.cloud.context import CloudContext
 from mwaa_local.cloud.redshift_data import copy as copy_cmd
 from mwaa_local.cloud.redshift_data import dialect, results
 from mwaa_local.cloud.redshift_data import unload as unload_cmd
-from mwaa_local.cloud.redshift_data.engine import Database, Endpoint
+from mwaa_local.cloud.redshift_data.engine import ENDPOINT_NAME, Database, Endpoint
 from mwaa_local.cloud.redshift_data.errors import redshift_message
 from mwaa_local.cloud.service import ResourceNotFoundException, ValidationException
 
@@ -119,6 +119,9 @@ class Warehouse:
         if not workgroup and not cluster:
             raise ValidationException("Either ClusterIdentifier or WorkgroupName needs to be specified.")
         name = workgroup or cluster
+        if not ENDPOINT_NAME.fullmatch(name):  # moto's CreateCluster accepts '../x'; a folder is named after it
+            raise ValidationException(f"Invalid {'WorkgroupName' if workgroup else 'ClusterIdentifier'} {name!r}: "
+                                      "use letters, digits and hyphens.")
         known = name in DEFAULT_WORKGROUPS if workgroup else (
             name in DEFAULT_CLUSTERS or name in self._moto_clusters(self.region))
         if not known:

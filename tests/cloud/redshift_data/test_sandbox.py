@@ -193,6 +193,23 @@ def test_database_names_never_reach_outside_the_warehouse(local_cloud, redshift_
     assert victim.exists() and duckdb.connect(str(victim)).execute("SELECT a FROM loot").fetchall() == [(SECRET,)]
 
 
+def test_cluster_names_never_reach_outside_the_warehouse(local_cloud, aws, host):
+    """moto's CreateCluster takes any identifier; an endpoint is a folder named after it, so '../' is refused."""
+    import os
+
+    from botocore.exceptions import ClientError
+
+    warehouse = Path(local_cloud.state_dir) / "redshift" / "warehouse"
+    identifier = os.path.relpath(host / "evil-cluster", warehouse)
+    aws("redshift").create_cluster(ClusterIdentifier=identifier, NodeType="dc2.large", MasterUsername="admin",
+                                   MasterUserPassword="Passw0rd!", ClusterType="single-node")
+    with pytest.raises(ClientError) as caught:
+        aws("redshift-data").execute_statement(ClusterIdentifier=identifier, Database="dev", Sql="SELECT 1")
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert "Invalid ClusterIdentifier" in caught.value.response["Error"]["Message"]
+    assert not (host / "evil-cluster").exists()
+
+
 # ---- what still works ---------------------------------------------------------------------------------------------
 
 def test_redshift_parameters_are_still_accepted(rs):
