@@ -249,7 +249,7 @@ def run(conn: duckdb.DuckDBPyConnection, tokens: list[Token], s3: S3Objects, tmp
     table, wanted, uri, options = parse(tokens)
     columns = target_columns(conn, table, wanted, options)
     objects = source_objects(s3, uri, options)
-    opts.count(options, "MAXERROR")
+    opts.count(options, "MAXERROR")  # accepted (a bad row always fails the load), but it must be a number
     workdir = Path(tempfile.mkdtemp(prefix="copy-", dir=Path(tmp_root).absolute()))  # inside DuckDB's sandbox
     try:
         files = _stage(s3, objects, workdir, options)
