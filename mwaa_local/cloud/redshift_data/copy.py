@@ -1,5 +1,9 @@
 """COPY table FROM 's3://...': the objects are read from the local cloud's S3 and inserted with ONE DuckDB INSERT,
-so a bad row or a missing object loads nothing (the statement, or the whole batch, rolls back)."""
+so a bad row or a missing object loads nothing (the statement, or the whole batch, rolls back).
+
+Only the local cloud's S3 is read (a manifest entry must be an s3:// URL too); the objects are staged in the
+scratch area, the one host folder the sandboxed DuckDB may read. Names and option values from the statement are
+quoted (quoting.py) on their way into the generated SQL."""
 
 from __future__ import annotations
 
@@ -15,7 +19,8 @@ import duckdb
 from sqlglot.tokens import Token, TokenType
 
 from mwaa_local.cloud.redshift_data import options as opts
-from mwaa_local.cloud.redshift_data.dialect import SqlError
+from mwaa_local.cloud.redshift_data.errors import SqlError
+from mwaa_local.cloud.redshift_data.quoting import quote_identifier, quote_literal
 from mwaa_local.cloud.s3_objects import NoSuchBucket, NoSuchKey, S3Objects
 
 # Redshift datetime format elements -> strptime; longest first so MON is not read as MM + ...
@@ -31,8 +36,19 @@ def strptime_format(redshift_format: str) -> str:
     return _FORMAT_RE.sub(lambda m: mapping[m.group(0)], redshift_format.upper())
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+_quote = quote_literal
+
+
+class Target:
+    """The table a COPY loads: its name as Redshift prints it, and as DuckDB SQL (every part quoted)."""
+
+    def __init__(self, parts: list[str]):
+        self.parts = parts
+        self.name = ".".join(parts)
+        self.sql = ".".join(quote_identifier(p) for p in parts)
+
+    def __str__(self) -> str:
+        return self.name
 
 
 def load_failed(table: str, detail: str) -> SqlError:
@@ -40,26 +56,23 @@ def load_failed(table: str, detail: str) -> SqlError:
                     f"(local cloud: {detail})")
 
 
-def parse(tokens: list[Token]) -> tuple[str, list[str], str, dict]:
+def parse(tokens: list[Token]) -> tuple[Target, list[str], str, dict]:
     """COPY <table> [(cols)] FROM '<uri>' [WITH] <options> -> (table, columns, uri, options)."""
-    i, table = 1, []
-    while i < len(tokens) and tokens[i].token_type not in (TokenType.FROM, TokenType.L_PAREN):
-        table.append(tokens[i].text)
+    i = 1
+    while (i < len(tokens) and tokens[i].token_type not in (TokenType.FROM, TokenType.L_PAREN)
+           and tokens[i].text.upper() != "TO"):
         i += 1
+    name_tokens = tokens[1:i]
     columns: list[str] = []
     if i < len(tokens) and tokens[i].token_type == TokenType.L_PAREN:
-        i += 1
-        while i < len(tokens) and tokens[i].token_type != TokenType.R_PAREN:
-            if tokens[i].token_type != TokenType.COMMA:
-                columns.append(tokens[i].text)
-            i += 1
-        i += 1
-    if not table or i >= len(tokens) or tokens[i].token_type != TokenType.FROM:
+        columns, i = opts.name_list(tokens, i + 1)
+    if not name_tokens or i >= len(tokens) or tokens[i].token_type != TokenType.FROM:
         near = tokens[i].text if i < len(tokens) else "end of input"
         raise SqlError(f'syntax error at or near "{near}": expected COPY table [(columns)] FROM \'s3://...\'')
+    table = Target(opts.qualified_name(name_tokens))
     if i + 1 >= len(tokens) or tokens[i + 1].token_type != TokenType.STRING:
         raise SqlError("syntax error: COPY ... FROM needs a quoted S3 path")
-    return "".join(table), columns, tokens[i + 1].text, opts.parse(tokens[i + 2:])
+    return table, columns, tokens[i + 1].text, opts.parse(tokens[i + 2:])
 
 
 def source_objects(s3: S3Objects, uri: str, options: dict) -> list[tuple[str, str]]:
@@ -75,8 +88,8 @@ def source_objects(s3: S3Objects, uri: str, options: dict) -> list[tuple[str, st
             except ValueError as exc:
                 raise SqlError(f"Manifest file s3://{bucket}/{key} is not valid JSON: {exc}") from None
             found = []
-            for entry in manifest.get("entries", []):
-                entry_bucket, entry_key = opts.s3_prefix(entry.get("url", ""))
+            for entry in _manifest_entries(manifest, f"s3://{bucket}/{key}"):
+                entry_bucket, entry_key = opts.s3_prefix(entry["url"])
                 if s3.exists(entry_bucket, entry_key):
                     found.append((entry_bucket, entry_key))
                 elif entry.get("mandatory", False):
@@ -90,6 +103,20 @@ def source_objects(s3: S3Objects, uri: str, options: dict) -> list[tuple[str, st
     if not found:
         raise SqlError(f"The specified S3 prefix '{key}' does not exist (s3://{bucket}/{key})")
     return found
+
+
+def _manifest_entries(manifest: object, where: str) -> list[dict]:
+    """A manifest's entries, each an s3:// URL: a host path or file:// URL is never read."""
+    entries = manifest.get("entries") if isinstance(manifest, dict) else None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise SqlError(f'Manifest file {where} is not valid: expected {{"entries": [{{"url": "s3://...", '
+                       '"mandatory": true}, ...]}')
+    for entry in entries:
+        url = entry.get("url")
+        if not isinstance(url, str) or not url.startswith("s3://") or len(url) <= 5 or url[5] == "/":
+            raise SqlError(f"Manifest file {where} has an entry that is not an S3 URL: {url!r} "
+                           "(expected s3://bucket/key; the local cloud's COPY reads only its own S3)")
+    return entries
 
 
 def _lowercase_keys(data: bytes) -> bytes:
@@ -128,9 +155,10 @@ def _stage(s3: S3Objects, objects: list[tuple[str, str]], workdir: Path, options
     return files
 
 
-def target_columns(conn: duckdb.DuckDBPyConnection, table: str, wanted: list[str], options: dict) -> list[tuple[str, str]]:
+def target_columns(conn: duckdb.DuckDBPyConnection, table: Target, wanted: list[str],
+                   options: dict) -> list[tuple[str, str]]:
     try:
-        described = conn.execute(f"DESCRIBE {table}").fetchall()
+        described = conn.execute(f"DESCRIBE {table.sql}").fetchall()
     except duckdb.CatalogException:
         raise SqlError(f'relation "{table}" does not exist') from None
     columns = {name.lower(): (name, ctype, default) for name, ctype, _null, _key, default, _extra in described}
@@ -166,12 +194,13 @@ def _convert(expr: str, ctype: str, options: dict) -> str:
 
 def _csv_source(files: list[str], count: int, options: dict) -> str:
     csv = bool(options.get("CSV"))
-    delimiter = str(options.get("DELIMITER", "," if csv else "|"))
+    delimiter = opts.single_character(options, "DELIMITER", "," if csv else "|")
+    quote = opts.single_character(options, "QUOTE", '"')
     args = [f"[{', '.join(_quote(f) for f in files)}]", f"delim={_quote(delimiter)}", "header=false",
-            f"skip={int(options.get('IGNOREHEADER', 0))}", "auto_detect=false",
+            f"skip={opts.count(options, 'IGNOREHEADER')}", "auto_detect=false",
             "columns={" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(count)) + "}"]
-    args.append(f"quote={_quote(str(options.get('QUOTE', chr(34))))}" if csv else "quote=''")
-    args.append(f"escape={_quote(str(options.get('QUOTE', chr(34))))}" if csv else "escape=''")
+    args.append(f"quote={_quote(quote)}" if csv else "quote=''")
+    args.append(f"escape={_quote(quote)}" if csv else "escape=''")
     if options.get("ESCAPE") and not csv:
         args[-1] = "escape='\\'"
     if "NULL" in options:
@@ -185,8 +214,8 @@ def _csv_source(files: list[str], count: int, options: dict) -> str:
     return f"read_csv({', '.join(args)})"
 
 
-def _select(conn, files: list[str], columns: list[tuple[str, str]], options: dict, table: str) -> str:
-    names = ", ".join(f'"{name}"' for name, _ in columns)
+def _select(conn, files: list[str], columns: list[tuple[str, str]], options: dict, table: Target) -> str:
+    names = ", ".join(quote_identifier(name) for name, _ in columns)
     if options.get("PARQUET") or options.get("ORC"):
         if options.get("ORC"):
             raise SqlError("COPY FORMAT ORC is not supported by the local cloud; use PARQUET, CSV or JSON")
@@ -198,8 +227,8 @@ def _select(conn, files: list[str], columns: list[tuple[str, str]], options: dic
         if len(file_columns) != len(columns):
             raise load_failed(table, f"the Parquet files have {len(file_columns)} columns, the target list has "
                                      f"{len(columns)}; columns are matched by position")
-        exprs = [f'CAST("{src}" AS {ctype})' for src, (_, ctype) in zip(file_columns, columns, strict=True)]
-        return f"INSERT INTO {table} ({names}) SELECT {', '.join(exprs)} FROM {source}"
+        exprs = [f"CAST({quote_identifier(src)} AS {ctype})" for src, (_, ctype) in zip(file_columns, columns, strict=True)]
+        return f"INSERT INTO {table.sql} ({names}) SELECT {', '.join(exprs)} FROM {source}"
     if "JSON" in options:
         mode = str(options["JSON"]).lower()
         if mode not in ("auto", "auto ignorecase", "true"):
@@ -209,10 +238,10 @@ def _select(conn, files: list[str], columns: list[tuple[str, str]], options: dic
         source = f"read_json_objects([{', '.join(_quote(f) for f in files)}], format='auto')"
         exprs = [f"CAST(json_extract_string(json, {_quote('$.' + json.dumps(name.lower()))}) AS {ctype})"
                  for name, ctype in columns]
-        return f"INSERT INTO {table} ({names}) SELECT {', '.join(exprs)} FROM {source}"
+        return f"INSERT INTO {table.sql} ({names}) SELECT {', '.join(exprs)} FROM {source}"
     source = _csv_source(files, len(columns), options)
     exprs = [_convert(f"c{i}", ctype, options) for i, (_, ctype) in enumerate(columns)]
-    return f"INSERT INTO {table} ({names}) SELECT {', '.join(exprs)} FROM {source}"
+    return f"INSERT INTO {table.sql} ({names}) SELECT {', '.join(exprs)} FROM {source}"
 
 
 def run(conn: duckdb.DuckDBPyConnection, tokens: list[Token], s3: S3Objects, tmp_root: Path) -> int:
@@ -220,7 +249,8 @@ def run(conn: duckdb.DuckDBPyConnection, tokens: list[Token], s3: S3Objects, tmp
     table, wanted, uri, options = parse(tokens)
     columns = target_columns(conn, table, wanted, options)
     objects = source_objects(s3, uri, options)
-    workdir = Path(tempfile.mkdtemp(prefix="copy-", dir=tmp_root))
+    opts.count(options, "MAXERROR")  # accepted (a bad row always fails the load), but it must be a number
+    workdir = Path(tempfile.mkdtemp(prefix="copy-", dir=Path(tmp_root).absolute()))  # inside DuckDB's sandbox
     try:
         files = _stage(s3, objects, workdir, options)
         sql = _select(conn, files, columns, options, table)

@@ -18,6 +18,9 @@ from sqlglot.dialects.redshift import Redshift
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
+from mwaa_local.cloud.redshift_data import sandbox
+from mwaa_local.cloud.redshift_data.errors import SqlError  # noqa: F401 (raised by this module's callers as dialect.SqlError)
+
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "unsupported property" warnings are expected here
 
 _DIALECT = Redshift()
@@ -29,10 +32,6 @@ NOOP_PREFIXES = (
     ("ALTER", "DEFAULT"), ("RESET",), ("SET",), ("LOCK",), ("CANCEL",), ("ALTER", "DATASHARE"),
 )
 TRANSACTION_WORDS = {"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT"}
-
-
-class SqlError(Exception):
-    """A statement the engine refuses, with the message Redshift would give (without the 'ERROR: ' prefix)."""
 
 
 @dataclass
@@ -87,6 +86,8 @@ def classify(text: str, tokens: list[Token], parameters: dict[str, str] | None =
             raise SqlError(f'syntax error at end of input in "{text}"')
         kind = "create_database" if first == "CREATE" else "drop_database"
         return Statement(text, kind, tokens, name=tokens[-1].text.lower())
+    if first in ("SET", "RESET"):
+        sandbox.check_set(tokens)  # Redshift's parameters are no-ops; DuckDB's settings are refused
     if any(words[: len(prefix)] == prefix for prefix in NOOP_PREFIXES):
         return Statement(text, "noop", tokens)
     if words[:2] == ("ALTER", "TABLE") and {"DISTKEY", "DISTSTYLE", "SORTKEY", "ENCODE"} & {
@@ -185,19 +186,25 @@ def _identity_to_sequence(tree: exp.Create) -> list[str]:
             kind = constraint.kind
             if not isinstance(kind, exp.GeneratedAsIdentityColumnConstraint):
                 continue
-            start = kind.args.get("start")
-            step = kind.args.get("increment")
-            seq = f"{table.name}_{column.name}_seq"
-            if table.db and not temporary:
-                seq = f"{table.db}.{seq}"
-            sequences.append(
-                f"CREATE {'TEMP ' if temporary else ''}SEQUENCE IF NOT EXISTS {seq} "
-                f"START {start.sql() if start else 1} INCREMENT {step.sql() if step else 1}"
-            )
-            constraint.replace(
-                exp.ColumnConstraint(kind=exp.DefaultColumnConstraint(this=sqlglot.parse_one(f"nextval('{seq}')")))
-            )
+            start, step = _integer(kind.args.get("start"), "seed"), _integer(kind.args.get("increment"), "step")
+            # Names come from (possibly quoted) identifiers of the statement: quoted, never pasted.
+            seq = exp.Table(this=exp.to_identifier(f"{table.name}_{column.name}_seq", quoted=True),
+                            db=exp.to_identifier(table.db, quoted=True) if table.db and not temporary else None)
+            seq_sql = seq.sql(dialect="duckdb")
+            sequences.append(f"CREATE {'TEMP ' if temporary else ''}SEQUENCE IF NOT EXISTS {seq_sql} "
+                             f"START {start} INCREMENT {step}")
+            constraint.replace(exp.ColumnConstraint(kind=exp.DefaultColumnConstraint(
+                this=exp.Anonymous(this="nextval", expressions=[exp.Literal.string(seq_sql)]))))
     return sequences
+
+
+def _integer(node: exp.Expression | None, what: str) -> int:
+    if node is None:
+        return 1
+    try:
+        return int(node.sql())
+    except ValueError:
+        raise SqlError(f"IDENTITY {what} must be an integer, got {node.sql()}") from None
 
 
 def _like_to_ctas(tree: exp.Create) -> exp.Expression:
@@ -238,11 +245,11 @@ def to_duckdb(text: str, tokens: list[Token], parameters: dict[str, str]) -> tup
     """DuckDB statements for one Redshift statement, and whether it returns a result set."""
     text = strip_physical_options(text, tokens)
     tree = _parse(text)
-    if isinstance(tree, exp.Command):  # sqlglot could not parse it; DuckDB may still understand it as written
-        return [text], False
     if parameters or tree.find(exp.Placeholder):
         tree = bind_parameters(tree, parameters)
     tree = tree.transform(_fix_node)
+    # Only what sqlglot parsed and the sandbox accepts reaches DuckDB (an unparsed Command is refused there).
+    sandbox.check(tree)
     before: list[str] = []
     if isinstance(tree, exp.Create) and tree.args.get("kind", "").upper() == "TABLE":
         tree = _like_to_ctas(tree)

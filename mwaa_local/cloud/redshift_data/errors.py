@@ -6,6 +6,11 @@ import re
 
 import duckdb
 
+
+class SqlError(Exception):
+    """A statement the engine refuses, with the message Redshift would give (without the 'ERROR: ' prefix)."""
+
+
 _REWRITES = [
     (re.compile(r'Table with name ([^ ]+) does not exist', re.I), lambda m: f'relation "{m.group(1)}" does not exist'),
     (re.compile(r'Referenced column "([^"]+)" not found', re.I), lambda m: f'column "{m.group(1)}" does not exist'),
@@ -21,6 +26,12 @@ _REWRITES = [
     (re.compile(r'Duplicate key "([^"]+)" violates (primary key|unique) constraint', re.I),
      lambda m: f'duplicate key value violates unique constraint: Key ({m.group(1)}) already exists'),
     (re.compile(r'division by zero', re.I), lambda m: "division by zero"),
+    (re.compile(r'"partition_by" expected to find (.*), but it was not found', re.I),
+     lambda m: f'column "{m.group(1)}" does not exist (PARTITION BY names a column of the query)'),
+    # DuckDB's own sandbox (engine.py) stopped a file or network access the statement checks did not catch.
+    (re.compile(r'Cannot access (?:file|directory) "([^"]*)"|disabled (?:by|through) configuration', re.I),
+     lambda m: f'permission denied{" for " + repr(m.group(1)) if m.group(1) else ""} '
+               "(local cloud: the warehouse cannot read or write host files)"),
 ]
 
 

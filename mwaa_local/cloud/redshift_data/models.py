@@ -26,7 +26,7 @@ from mwaa_local.cloud.context import CloudContext
 from mwaa_local.cloud.redshift_data import copy as copy_cmd
 from mwaa_local.cloud.redshift_data import dialect, results
 from mwaa_local.cloud.redshift_data import unload as unload_cmd
-from mwaa_local.cloud.redshift_data.engine import Database, Endpoint
+from mwaa_local.cloud.redshift_data.engine import ENDPOINT_NAME, Database, Endpoint
 from mwaa_local.cloud.redshift_data.errors import redshift_message
 from mwaa_local.cloud.service import ResourceNotFoundException, ValidationException
 
@@ -100,8 +100,9 @@ class StatementFailed(Exception):
 class Warehouse:
     """The known workgroups and clusters, each a folder of DuckDB files."""
 
-    def __init__(self, root: Path, region: str):
+    def __init__(self, root: Path, region: str, scratch: Path | None = None):
         self.root, self.region = root, region
+        self.scratch = (scratch,) if scratch else ()  # the only host folder DuckDB may touch besides its own files
         self._endpoints: dict[str, Endpoint] = {}
         self._lock = threading.Lock()
 
@@ -118,6 +119,9 @@ class Warehouse:
         if not workgroup and not cluster:
             raise ValidationException("Either ClusterIdentifier or WorkgroupName needs to be specified.")
         name = workgroup or cluster
+        if not ENDPOINT_NAME.fullmatch(name):  # moto's CreateCluster accepts '../x'; a folder is named after it
+            raise ValidationException(f"Invalid {'WorkgroupName' if workgroup else 'ClusterIdentifier'} {name!r}: "
+                                      "use letters, digits and hyphens.")
         known = name in DEFAULT_WORKGROUPS if workgroup else (
             name in DEFAULT_CLUSTERS or name in self._moto_clusters(self.region))
         if not known:
@@ -127,7 +131,7 @@ class Warehouse:
                                       f"{', '.join(DEFAULT_CLUSTERS)} and clusters created with redshift CreateCluster).")
         with self._lock:
             if name not in self._endpoints:
-                self._endpoints[name] = Endpoint(self.root / name, name)
+                self._endpoints[name] = Endpoint(self.root / name, name, self.scratch)
             return self._endpoints[name]
 
     def close(self) -> None:
@@ -139,9 +143,9 @@ class RedshiftDataBackend:
     def __init__(self, context: CloudContext, workers: int = 4):
         self.context = context
         root = context.data_dir("redshift")
-        self.warehouse = Warehouse(root / "warehouse", context.region)
         self.results_dir = root / "results"
         self.tmp_dir = root / "tmp"
+        self.warehouse = Warehouse(root / "warehouse", context.region, scratch=self.tmp_dir)
         self.results_dir.mkdir(exist_ok=True)
         self.tmp_dir.mkdir(exist_ok=True)
         self.statements: dict[str, Statement] = {}

@@ -3,9 +3,13 @@ sqlglot treats these statements as opaque commands, and their grammar is a flat 
 
 from __future__ import annotations
 
+import re
+
 from sqlglot.tokens import Token, TokenType
 
-from mwaa_local.cloud.redshift_data.dialect import SqlError
+from mwaa_local.cloud.redshift_data.errors import SqlError
+
+_UNQUOTED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 
 # Keywords followed by one value (an optional AS in between).
 VALUED = {
@@ -45,12 +49,9 @@ def parse(tokens: list[Token]) -> dict[str, object]:
             if not (peek() and peek().token_type == TokenType.L_PAREN):
                 raise SqlError('syntax error at or near "PARTITION": expected PARTITION BY (column, ...)')
             i += 1
-            columns = []
-            while peek() and peek().token_type != TokenType.R_PAREN:
-                if peek().token_type != TokenType.COMMA:
-                    columns.append(peek().text)
-                i += 1
-            i += 1
+            columns, i = name_list(tokens, i)
+            if not columns:
+                raise SqlError('syntax error at or near ")": PARTITION BY needs at least one column')
             options["PARTITION BY"] = columns
             if peek() and peek().text.upper() == "INCLUDE":
                 options["INCLUDE"] = True
@@ -96,6 +97,61 @@ def parse(tokens: list[Token]) -> dict[str, object]:
             continue
         raise SqlError(f'syntax error at or near "{token.text}"')
     return options
+
+
+def identifier(token: Token) -> str:
+    """The name a token stands for: a quoted identifier as written, an unquoted one folded to lower case as
+    Redshift does. Anything else (a string, a number, a symbol) is a syntax error."""
+    if token.token_type == TokenType.IDENTIFIER and token.text:
+        return token.text
+    if token.token_type != TokenType.STRING and _UNQUOTED_NAME.match(token.text):
+        return token.text.lower()
+    raise SqlError(f'syntax error at or near "{token.text}"')
+
+
+def qualified_name(tokens: list[Token]) -> list[str]:
+    """[database.][schema.]table -> its parts."""
+    parts = [identifier(t) for t in tokens[0::2]]
+    if not tokens or len(parts) > 3 or any(t.token_type != TokenType.DOT for t in tokens[1::2]) or len(tokens) % 2 == 0:
+        near = tokens[-1].text if tokens else "FROM"
+        raise SqlError(f'syntax error at or near "{near}": expected a table name')
+    return parts
+
+
+def name_list(tokens: list[Token], i: int) -> tuple[list[str], int]:
+    """Names separated by commas up to the closing parenthesis at or after tokens[i]; returns them and the index
+    after the parenthesis."""
+    names: list[str] = []
+    expect_name = True
+    while i < len(tokens) and tokens[i].token_type != TokenType.R_PAREN:
+        token = tokens[i]
+        if expect_name:
+            names.append(identifier(token))
+        elif token.token_type != TokenType.COMMA:
+            raise SqlError(f'syntax error at or near "{token.text}"')
+        expect_name = not expect_name
+        i += 1
+    if i >= len(tokens):
+        raise SqlError('syntax error at end of input: missing ")"')
+    if names and expect_name:
+        raise SqlError('syntax error at or near ")"')
+    return names, i + 1
+
+
+def single_character(options: dict, name: str, default: str) -> str:
+    """DELIMITER and QUOTE are one character, as on Redshift."""
+    value = str(options.get(name, default))
+    if len(value) != 1 or value == "\x00":
+        raise SqlError(f"COPY {name.lower()} must be a single one-byte character")
+    return value
+
+
+def count(options: dict, name: str) -> int:
+    """IGNOREHEADER, MAXERROR: a non-negative whole number."""
+    value = str(options.get(name, 0))
+    if not value.isdigit():
+        raise SqlError(f'invalid value for {name}: "{value}" (expected a non-negative integer)')
+    return int(value)
 
 
 def s3_prefix(uri: str) -> tuple[str, str]:

@@ -1,10 +1,15 @@
 """UNLOAD ('select ...') TO 's3://bucket/prefix': DuckDB writes the files locally (partitioned, split by size),
 then they are put into the local cloud's S3 in one durable step, named as Redshift names them
-(<prefix>0000_part_00.parquet, <prefix>col=value/0000_part_00.parquet)."""
+(<prefix>0000_part_00.parquet, <prefix>col=value/0000_part_00.parquet).
+
+DuckDB writes only into the scratch area (its sandbox allows nothing else), and everything from the statement that
+goes into DuckDB's COPY is quoted or validated: PARTITION BY names are quoted identifiers, DELIMITER / NULL AS are
+quoted strings, numbers are numbers. Partition values and names with '/' are percent-encoded by DuckDB."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -14,7 +19,9 @@ import duckdb
 from sqlglot.tokens import Token, TokenType
 
 from mwaa_local.cloud.redshift_data import options as opts
-from mwaa_local.cloud.redshift_data.dialect import SqlError, tokenize
+from mwaa_local.cloud.redshift_data.dialect import tokenize
+from mwaa_local.cloud.redshift_data.errors import SqlError, redshift_message
+from mwaa_local.cloud.redshift_data.quoting import quote_identifier, quote_literal
 from mwaa_local.cloud.s3_objects import NoSuchBucket, S3Objects
 
 NOT_EMPTY = ("Specified unload destination on S3 is not empty. Consider using a different bucket / prefix, "
@@ -22,8 +29,8 @@ NOT_EMPTY = ("Specified unload destination on S3 is not empty. Consider using a 
 MIN_FILE_SIZE, MAX_FILE_SIZE = 5 * 1024 ** 2, int(6.2 * 1024 ** 3)
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+_quote = quote_literal
+_EXTENSION = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
 def parse(text: str) -> tuple[str, str, dict]:
@@ -46,7 +53,7 @@ def _copy_options(options: dict) -> tuple[list[str], str]:
         extension = ".parquet"
     else:
         csv = bool(options.get("CSV"))
-        delimiter = str(options.get("DELIMITER", "," if csv else "|"))
+        delimiter = opts.single_character(options, "DELIMITER", "," if csv else "|")
         copy += ["FORMAT csv", f"DELIMITER {_quote(delimiter)}", f"HEADER {'true' if options.get('HEADER') else 'false'}",
                  f"NULLSTR {_quote(str(options.get('NULL', '')))}"]
         if not csv and not options.get("ADDQUOTES"):
@@ -61,7 +68,10 @@ def _copy_options(options: dict) -> tuple[list[str], str]:
             copy.append("COMPRESSION zstd")
             extension = ".zst"
     if "EXTENSION" in options:
-        extension = "." + str(options["EXTENSION"]).lstrip(".")
+        extension = str(options["EXTENSION"]).lstrip(".")
+        if not _EXTENSION.match(extension):
+            raise SqlError(f"invalid EXTENSION '{options['EXTENSION']}': use letters, digits, '_' or '-'")
+        extension = "." + extension
     return copy, extension
 
 
@@ -86,11 +96,14 @@ def run(conn: duckdb.DuckDBPyConnection, text: str, s3: S3Objects, tmp_root: Pat
 
     copy, extension = _copy_options(options)
     partition = options.get("PARTITION BY")
-    workdir = Path(tempfile.mkdtemp(prefix="unload-", dir=tmp_root))
+    for column in partition or ():
+        if "/" in column or "\\" in column or column in (".", ".."):
+            raise SqlError(f'invalid PARTITION BY column "{column}": a partition column name cannot be a path')
+    workdir = Path(tempfile.mkdtemp(prefix="unload-", dir=Path(tmp_root).absolute()))  # inside DuckDB's sandbox
     try:
         target = workdir / "out"
         if partition:
-            copy.append(f"PARTITION_BY ({', '.join(partition)})")
+            copy.append(f"PARTITION_BY ({', '.join(quote_identifier(c) for c in partition)})")
             if options.get("INCLUDE"):
                 copy.append("WRITE_PARTITION_COLUMNS true")
         if size:
@@ -101,7 +114,7 @@ def run(conn: duckdb.DuckDBPyConnection, text: str, s3: S3Objects, tmp_root: Pat
         try:
             rows = conn.execute(f"COPY ({to_duckdb(query)}) TO {_quote(str(target))} ({', '.join(copy)})").fetchone()[0]
         except duckdb.BinderException as exc:
-            raise SqlError(str(exc).splitlines()[0]) from None
+            raise SqlError(redshift_message(exc)) from None
         objects = _name_parts(workdir / "out", prefix, extension)
         if options.get("MANIFEST"):
             manifest = {"entries": [{"url": f"s3://{bucket}/{key}"} for key in objects]}
