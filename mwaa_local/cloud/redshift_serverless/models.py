@@ -26,6 +26,7 @@ STATE_NAME = "redshift-serverless"
 BUILT_IN_NAMESPACE = "local-ns"
 BUILT_IN_WORKGROUP = "local-wg"
 BUILT_IN_STORAGE = "local-wg"  # the built-in workgroup's data folder predates namespaces: keep its name
+BUILT_INS = (BUILT_IN_NAMESPACE, BUILT_IN_WORKGROUP)
 DEFAULT_DATABASE = "dev"
 DEFAULT_PORT = 5439
 RESOURCE_NAME = re.compile(r"^[a-z0-9-]{3,64}$")
@@ -115,12 +116,16 @@ class ServerlessBackend:
     def _arn(self, kind: str, resource_id: str) -> str:
         return f"arn:aws:redshift-serverless:{self.context.region}:{self.context.account_id}:{kind}/{resource_id}"
 
+    @staticmethod
+    def _id(name: str) -> str:  # built-ins keep one id across restarts, whether or not anything was saved
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, name)) if name in BUILT_INS else str(uuid.uuid4())
+
     def _new_namespace(self, name: str, **settings) -> Namespace:
-        namespace_id = str(uuid.uuid4())
+        namespace_id = self._id(name)
         return Namespace(name, self._arn("namespace", namespace_id), namespace_id, **settings)
 
     def _new_workgroup(self, name: str, namespace: str, **settings) -> Workgroup:
-        workgroup_id = str(uuid.uuid4())
+        workgroup_id = self._id(name)
         return Workgroup(name, self._arn("workgroup", workgroup_id), workgroup_id, namespace, **settings)
 
     # ---- namespaces ----------------------------------------------------------------------------------------
