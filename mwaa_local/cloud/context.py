@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mwaa_local.cloud.moto_state import ACCOUNT_ID
 from mwaa_local.cloud.s3_objects import S3Objects
@@ -20,6 +21,9 @@ class CloudContext:
     region: str = "us-east-1"
     account_id: str = ACCOUNT_ID
     s3: S3Objects = field(init=False)
+    # Each service's backend by name, for the few in-process lookups between services (redshift-data asks
+    # redshift-serverless which workgroups exist).
+    registry: dict[str, Any] = field(init=False, default_factory=dict)
     _scratch: Path | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:

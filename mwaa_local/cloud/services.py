@@ -10,6 +10,7 @@ from mwaa_local.cloud.service import JsonService
 # "module:Class"; each class takes the CloudContext and registers its own state with context.store.
 SERVICES = [
     "mwaa_local.cloud.redshift_data.responses:RedshiftDataService",
+    "mwaa_local.cloud.redshift_serverless.responses:RedshiftServerlessService",
     "mwaa_local.cloud.glue.responses:GlueService",
 ]
 

@@ -85,14 +85,14 @@ class Database:
 class Endpoint:
     """A serverless workgroup or provisioned cluster: a folder of database files."""
 
-    def __init__(self, root: Path, name: str, scratch: Sequence[Path] = ()):
+    def __init__(self, root: Path, name: str, scratch: Sequence[Path] = (), default_database: str = DEFAULT_DATABASE):
         if not ENDPOINT_NAME.fullmatch(name) or root.name != name:
             raise ValueError(f"invalid workgroup or cluster name {name!r}")
-        self.root, self.name, self.scratch = root, name, tuple(scratch)
+        self.root, self.name, self.scratch, self.default_database = root, name, tuple(scratch), default_database
         self.root.mkdir(parents=True, exist_ok=True)
         self._databases: dict[str, Database] = {}
         self._lock = threading.Lock()
-        self.database(DEFAULT_DATABASE)
+        self.database(default_database)
 
     def names(self) -> list[str]:
         return sorted(p.stem for p in self.root.glob("*.duckdb"))
@@ -109,7 +109,7 @@ class Endpoint:
             if name in self._databases:
                 return self._databases[name]
             path = self.root / f"{name}.duckdb"
-            if not path.exists() and not (create or name == DEFAULT_DATABASE):
+            if not path.exists() and not (create or name == self.default_database):
                 return None
             database = self._databases[name] = Database(path, name, self.scratch)
             return database

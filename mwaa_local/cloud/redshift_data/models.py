@@ -12,9 +12,11 @@ from __future__ import annotations
 import copy as copy_module
 import datetime as dt
 import logging
+import shutil
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,13 +28,14 @@ from mwaa_local.cloud.context import CloudContext
 from mwaa_local.cloud.redshift_data import copy as copy_cmd
 from mwaa_local.cloud.redshift_data import dialect, results
 from mwaa_local.cloud.redshift_data import unload as unload_cmd
-from mwaa_local.cloud.redshift_data.engine import ENDPOINT_NAME, Database, Endpoint
+from mwaa_local.cloud.redshift_data.engine import DEFAULT_DATABASE, ENDPOINT_NAME, Database, Endpoint
 from mwaa_local.cloud.redshift_data.errors import redshift_message
+from mwaa_local.cloud.redshift_serverless.models import BUILT_IN_WORKGROUP
 from mwaa_local.cloud.service import ResourceNotFoundException, ValidationException
 
 log = logging.getLogger(__name__)
 
-DEFAULT_WORKGROUPS = ("local-wg",)
+DEFAULT_WORKGROUPS = (BUILT_IN_WORKGROUP,)
 DEFAULT_CLUSTERS = ("local-cluster",)
 TERMINAL = ("FINISHED", "FAILED", "ABORTED")
 HISTORY_LIMIT = 5000  # AWS keeps 24 h of statements; a laptop keeps the most recent ones
@@ -98,11 +101,15 @@ class StatementFailed(Exception):
 
 
 class Warehouse:
-    """The known workgroups and clusters, each a folder of DuckDB files."""
+    """The known workgroups and clusters, each served from a folder of DuckDB files."""
 
-    def __init__(self, root: Path, region: str, scratch: Path | None = None):
+    def __init__(self, root: Path, region: str, scratch: Path | None = None,
+                 workgroups: Callable[[str], tuple[str, str] | None] | None = None):
         self.root, self.region = root, region
         self.scratch = (scratch,) if scratch else ()  # the only host folder DuckDB may touch besides its own files
+        # workgroup name -> (folder, default database), from the Redshift Serverless control plane when served
+        self._workgroups = workgroups or (lambda name: (name, DEFAULT_DATABASE) if name in DEFAULT_WORKGROUPS
+                                          else None)
         self._endpoints: dict[str, Endpoint] = {}
         self._lock = threading.Lock()
 
@@ -119,20 +126,34 @@ class Warehouse:
         if not workgroup and not cluster:
             raise ValidationException("Either ClusterIdentifier or WorkgroupName needs to be specified.")
         name = workgroup or cluster
-        if not ENDPOINT_NAME.fullmatch(name):  # moto's CreateCluster accepts '../x'; a folder is named after it
+        if not isinstance(name, str) or not ENDPOINT_NAME.fullmatch(name):  # moto's CreateCluster accepts '../x'
             raise ValidationException(f"Invalid {'WorkgroupName' if workgroup else 'ClusterIdentifier'} {name!r}: "
                                       "use letters, digits and hyphens.")
-        known = name in DEFAULT_WORKGROUPS if workgroup else (
-            name in DEFAULT_CLUSTERS or name in self._moto_clusters(self.region))
-        if not known:
+        if workgroup:
+            storage = self._workgroups(workgroup)
+        else:
+            known = cluster in DEFAULT_CLUSTERS or cluster in self._moto_clusters(self.region)
+            storage = (cluster, DEFAULT_DATABASE) if known else None
+        if storage is None:
             what = "Workgroup" if workgroup else "Cluster"
-            raise ValidationException(f"Redshift endpoint doesn't exist in this region. {what} {name} not found "
-                                      f"(the local cloud knows workgroup {', '.join(DEFAULT_WORKGROUPS)}, cluster "
-                                      f"{', '.join(DEFAULT_CLUSTERS)} and clusters created with redshift CreateCluster).")
+            raise ValidationException(f"Redshift endpoint doesn't exist in this region. {what} {workgroup or cluster} "
+                                      f"not found (the local cloud knows workgroup {', '.join(DEFAULT_WORKGROUPS)} "
+                                      "and those created with redshift-serverless CreateWorkgroup, cluster "
+                                      f"{', '.join(DEFAULT_CLUSTERS)} and clusters created with redshift "
+                                      "CreateCluster).")
+        folder, default_database = storage
         with self._lock:
-            if name not in self._endpoints:
-                self._endpoints[name] = Endpoint(self.root / name, name, self.scratch)
-            return self._endpoints[name]
+            if folder not in self._endpoints:  # the folder's name is validated by Endpoint
+                self._endpoints[folder] = Endpoint(self.root / folder, folder, self.scratch, default_database)
+            return self._endpoints[folder]
+
+    def drop(self, folder: str) -> None:
+        """Removes a folder's databases (a deleted Redshift Serverless namespace)."""
+        with self._lock:
+            endpoint = self._endpoints.pop(folder, None)
+        if endpoint is not None:
+            endpoint.close()
+        shutil.rmtree(self.root / folder, ignore_errors=True)
 
     def close(self) -> None:
         for endpoint in self._endpoints.values():
@@ -145,7 +166,8 @@ class RedshiftDataBackend:
         root = context.data_dir("redshift")
         self.results_dir = root / "results"
         self.tmp_dir = root / "tmp"
-        self.warehouse = Warehouse(root / "warehouse", context.region, scratch=self.tmp_dir)
+        self.warehouse = Warehouse(root / "warehouse", context.region, scratch=self.tmp_dir,
+                                   workgroups=self._workgroup_storage)
         self.results_dir.mkdir(exist_ok=True)
         self.tmp_dir.mkdir(exist_ok=True)
         self.statements: dict[str, Statement] = {}
@@ -154,6 +176,13 @@ class RedshiftDataBackend:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="redshift-data")
         self._query_ids = iter(range(int(time.time()) % 100000 * 1000, 1 << 62))
         context.store.register(STATE_NAME, self._snapshot, self._restore)
+        context.registry[STATE_NAME] = self
+
+    def _workgroup_storage(self, name: str) -> tuple[str, str] | None:
+        serverless = self.context.registry.get("redshift-serverless")
+        if serverless is None:  # the control plane is not served: only the built-in workgroup exists
+            return (name, DEFAULT_DATABASE) if name in DEFAULT_WORKGROUPS else None
+        return serverless.storage_of(name)
 
     # ---- durability of the history -------------------------------------------------------------------------
 

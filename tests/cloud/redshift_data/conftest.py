@@ -9,13 +9,13 @@ import botocore.session
 import pytest
 
 TERMINAL = ("FINISHED", "FAILED", "ABORTED")
-_MODEL = botocore.session.get_session().get_service_model("redshift-data")
 
 
-def assert_shape(operation: str, response: dict) -> None:
+def assert_shape(operation: str, response: dict, service: str = "redshift-data") -> None:
     """Every member of the response is one botocore's model declares, with the declared type, recursively."""
-    _check(_MODEL.operation_model(operation).output_shape, {k: v for k, v in response.items()
-                                                             if k != "ResponseMetadata"}, operation)
+    model = botocore.session.get_session().get_service_model(service)
+    _check(model.operation_model(operation).output_shape, {k: v for k, v in response.items()
+                                                            if k != "ResponseMetadata"}, operation)
 
 
 def _check(shape, value, path: str) -> None:
