@@ -49,6 +49,7 @@ DEFINES_DAG = "defines-a-dag"
 NETWORK = "no-network-at-parse"
 DATABASE = "no-database-at-parse"
 AWS_CLIENTS = "no-aws-clients-at-parse"
+PROCESSES = "no-processes-at-parse"
 HEAVY = "no-heavy-imports"
 BASELINE = "heavy-import-check-not-blind"
 UNIQUE = "unique-dag-id"
@@ -172,26 +173,28 @@ def worker_env(dags_folder: Path) -> dict[str, str]:
 
 def _run_worker(dags_folder: Path, args: list[str], preimport: tuple[str, ...] = ()) -> WorkerRun:
     """Runs the worker in a fresh, isolated interpreter in its own process group: DAG code is user code, so
-    whatever it started is killed with the worker, on a timeout and after a normal exit alike."""
+    whatever it started is killed with the worker, on a timeout and after a normal exit alike. Output goes to a
+    file, not a pipe: a process the DAG code left behind would hold a pipe open and stall the read."""
     with tempfile.TemporaryDirectory(prefix="dag-parse-") as tmp:
-        result = Path(tmp) / "result.json"
+        result, log = Path(tmp) / "result.json", Path(tmp) / "output.log"
         cmd = [sys.executable, "-I", str(WORKER), "--dags-folder", str(dags_folder), "--result", str(result),
                "--user-code", str(dags_folder), "--user-code", str(paths.PLUGINS)]
         cmd += [f"--preimport={m}" for m in preimport] + args
-        proc = subprocess.Popen(cmd, env=worker_env(dags_folder), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+        with open(log, "w") as output:
+            proc = subprocess.Popen(cmd, env=worker_env(dags_folder), stdout=output, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+        timed_out = False
         try:
-            output, _ = proc.communicate(timeout=WORKER_TIMEOUT)
+            proc.wait(timeout=WORKER_TIMEOUT)
         except subprocess.TimeoutExpired:
-            _kill_group(proc.pid)
-            output, _ = proc.communicate()
-            return WorkerRun(output=output.strip(), exit_code=proc.returncode, timed_out=True)
+            timed_out = True
         finally:
             _kill_group(proc.pid)
-        output = output.strip()
-        if proc.returncode != 0 or not result.exists():
-            return WorkerRun(output=output, exit_code=proc.returncode)
-        return WorkerRun(json.loads(result.read_text()), output, 0)
+            proc.wait()
+        text = log.read_text(errors="replace").strip()
+        if timed_out or proc.returncode != 0 or not result.exists():
+            return WorkerRun(output=text, exit_code=proc.returncode, timed_out=timed_out)
+        return WorkerRun(json.loads(result.read_text()), text, 0)
 
 
 def _kill_group(pgid: int) -> None:
@@ -319,6 +322,12 @@ def _database(result: FileResult) -> list:
 def _aws_clients(result: FileResult) -> list:
     return [_short(f"creates an AWS {c} while parsing; create it inside the task")
             for c in result.raw.get("aws_clients", [])]
+
+
+@file_rule(PROCESSES, "a command run at parse time runs on every parse, every 30 s, on every scheduler host")
+def _processes(result: FileResult) -> list:
+    return [_short(f"starts a process while parsing: {p}; run it inside a task")
+            for p in result.raw.get("processes", [])]
 
 
 @file_rule(HEAVY, "a heavy import at parse time slows every parse of every file")

@@ -4,8 +4,8 @@ Run by mwaa_local.dag_integrity as `python -I dag_parse_worker.py ...`: -I keeps
 sys.path, so the file sees only site-packages plus what Airflow itself adds (the DAGs and plugins folders), as on MWAA.
 Standalone on purpose (stdlib + Airflow only): it must not import mwaa_local.
 
-While the file is parsed, every network call and every metadata-database access is blocked and recorded, even when
-the DAG code catches the error (a `Variable.get(..., default=...)` would otherwise hide the access).
+While the file is parsed, every network call, metadata-database access and process start is blocked and recorded,
+even when the DAG code catches the error (a `Variable.get(..., default=...)` would otherwise hide the access).
 A file that crashes the interpreter itself (os._exit, a segfault in C code) ends the worker without a result: the
 caller reports that as a crashed parser, and faulthandler leaves the Python stack of a fatal signal on stderr.
 """
@@ -27,6 +27,9 @@ NETWORK_EVENTS = {
     "socket.connect", "socket.sendto", "socket.sendmsg",
     "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr",
 }
+# Starting a process: the command's argument list is the first argument of the event, except where noted.
+PROCESS_EVENTS = {"subprocess.Popen": 1, "os.system": 0, "os.posix_spawn": 1, "os.exec": 1, "os.spawn": 2,
+                  "os.fork": None, "os.forkpty": None}
 # Supervisor messages that do not reach the metadata database (secret masking, log plumbing).
 NOT_DATABASE = {"MaskSecret", "ResendLoggingFD"}
 # What the dag-processor has loaded before it imports a DAG file; the heavy-import check is only meaningful if
@@ -48,6 +51,10 @@ class MetadataDatabaseBlocked(RuntimeError):
     pass
 
 
+class ProcessBlocked(PermissionError):
+    pass
+
+
 class Recorder:
     """Collects what the DAG file did at parse time."""
 
@@ -59,6 +66,7 @@ class Recorder:
         self.heavy: dict[str, str] = {}
         self.dag_inits: list[dict] = []
         self.aws_clients: list[str] = []
+        self.processes: list[str] = []
 
     def culprit(self) -> str:
         """Where the access comes from: the innermost line of user code (DAG or plugin file), and the innermost
@@ -72,7 +80,14 @@ class Recorder:
         return inner if user in (None, inner) else f"{user} (via {inner})"
 
     def audit(self, event: str, args: tuple) -> None:
-        if not self.armed or event not in NETWORK_EVENTS:
+        if not self.armed:
+            return
+        if event in PROCESS_EVENTS:
+            index = PROCESS_EVENTS[event]
+            command = f" {args[index]!r}" if index is not None and index < len(args) else ""
+            self.processes.append(f"{event}{command} at {self.culprit()}")
+            raise ProcessBlocked(f"starting a process is blocked while a DAG file is parsed ({event}{command})")
+        if event not in NETWORK_EVENTS:
             return
         target = args[1] if event in {"socket.connect", "socket.sendto", "socket.sendmsg"} else args[0]
         self.network.append(f"{event} {target!r} at {self.culprit()}")
@@ -240,6 +255,7 @@ def parse(file: str, dags_folder: str, user_roots: list[str]) -> dict:
         "database": recorder.database,
         "heavy": heavy,
         "aws_clients": recorder.aws_clients,
+        "processes": recorder.processes,
         "baseline_heavy": baseline_heavy,
     }
 

@@ -50,6 +50,9 @@ EXPECTED: dict[str, list[tuple[str, str | re.Pattern]]] = {
     "aws_client_at_parse.py": [(di.AWS_CLIENTS, pattern(
         f"creates an AWS s3 client at {HERE}/aws_client_at_parse.py:8 (via site-packages/boto3/session.py:{{N}}) "
         "while parsing; create it inside the task"))],
+    "process_at_parse.py": [(di.PROCESSES, pattern(
+        f"starts a process while parsing: subprocess.Popen ['git', 'rev-parse', 'HEAD'] at {HERE}/process_at_parse.py:12 "
+        "(via stdlib/subprocess.py:{N}); run it inside a task"))],
     "heavy_import.py": [
         (di.HEAVY, pattern(f"imports numpy at parse time ({HERE}/heavy_import.py:5 "
                            "(via site-packages/pandas/__init__.py:{N})); import it inside the task instead")),
