@@ -36,13 +36,13 @@ class HarnessRun:
     output: str
 
 
-def run_harness(cache: Path, report: Path, without: str | None = None) -> HarnessRun:
+def run_harness(cache: Path, report: Path, without: str | None = None, tests: tuple[str, ...] = HARNESS) -> HarnessRun:
     env = {k: v for k, v in os.environ.items() if k not in (WITHOUT_RULE_ENV, REPLAY_ONLY_ENV)}
     env[PARSE_CACHE_ENV] = str(cache)
     if without is not None:
         env.update({WITHOUT_RULE_ENV: without, REPLAY_ONLY_ENV: "1"})
     # --confcutdir: the suite-wide conftest (a local cloud) is not part of the harness and costs a second a run
-    cmd = [sys.executable, "-m", "pytest", *HARNESS, "-q", "-p", "no:cacheprovider", "--confcutdir=tests/dags",
+    cmd = [sys.executable, "-m", "pytest", *tests, "-q", "-p", "no:cacheprovider", "--confcutdir=tests/dags",
            f"--junitxml={report}"]
     proc = subprocess.run(cmd, cwd=paths.ROOT, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
                           timeout=MUTANT_DEADLINE if without else BASELINE_DEADLINE)
@@ -53,6 +53,12 @@ def run_harness(cache: Path, report: Path, without: str | None = None) -> Harnes
             (failed if case.find("failure") is not None else errors if case.find("error") is not None
              else passed).append(name)
     return HarnessRun(proc.returncode, passed, failed, errors, (proc.stdout + proc.stderr)[-4000:])
+
+
+def killed(mutant: HarnessRun) -> bool:
+    """The mutant is noticed: the harness ran and tests failed (exit code 1), and none errored (an error would be
+    the mutation check's own breakage, not the harness catching anything)."""
+    return mutant.exit_code == 1 and bool(mutant.failed) and not mutant.errors
 
 
 def test_removing_any_rule_makes_the_harness_fail(parse_cache, tmp_path):
@@ -68,13 +74,24 @@ def test_removing_any_rule_makes_the_harness_fail(parse_cache, tmp_path):
     print(f"\n{len(rules)} rules removed one at a time; harness tests that then fail:")
     for rule, run in mutants.items():
         print(f"  without {rule:32} {len(run.failed):2} failed: {', '.join(run.failed)}")
-    survivors = {rule: run for rule, run in mutants.items() if run.exit_code != 1 or not run.failed or run.errors}
+    survivors = {rule: run for rule, run in mutants.items() if not killed(run)}
     assert not survivors, "\n\n".join(
         f"without [{rule}]: exit code {run.exit_code}, {len(run.failed)} failed, errors {run.errors}\n{run.output}"
         for rule, run in survivors.items())
 
 
-def test_mutant_harness_names_the_removed_rule(parse_cache, tmp_path):
+def test_a_harness_without_fixtures_lets_a_removed_rule_survive(parse_cache, tmp_path):
+    """The check can fail: the dags/ test alone (the harness before it had one fixture per rule) passes without the
+    retries rule, and the mutation check counts that as a survivor."""
+    dags_test = HARNESS[1:]
+    baseline = run_harness(parse_cache, tmp_path / "dags-only-baseline.xml", tests=dags_test)  # records if need be
+    assert baseline.exit_code == 0, baseline.output
+    mutant = run_harness(parse_cache, tmp_path / "dags-only.xml", di.RETRIES, tests=dags_test)
+    assert mutant.exit_code == 0 and mutant.passed and not mutant.failed, mutant.output
+    assert not killed(mutant)
+
+
+def test_a_mutant_of_an_unknown_rule_is_refused(parse_cache, tmp_path):
     """A rule name that is not in the registry is refused, so a typo cannot make a mutant that mutates nothing."""
     run = run_harness(parse_cache, tmp_path / "typo.xml", without="no-such-rule")
     assert run.exit_code == 4 and not run.passed  # pytest's usage error
