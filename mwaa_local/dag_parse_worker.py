@@ -4,15 +4,20 @@ Run by mwaa_local.dag_integrity as `python -I dag_parse_worker.py ...`: -I keeps
 sys.path, so the file sees only site-packages plus what Airflow itself adds (the DAGs and plugins folders), as on MWAA.
 Standalone on purpose (stdlib + Airflow only): it must not import mwaa_local.
 
-While the file is parsed, every network call and every metadata-database access is blocked and recorded, even when
-the DAG code catches the error (a `Variable.get(..., default=...)` would otherwise hide the access).
+While the file is parsed, every network call, metadata-database access and process start is blocked and recorded,
+even when the DAG code catches the error (a `Variable.get(..., default=...)` would otherwise hide the access).
+A file that crashes the interpreter itself (os._exit, a segfault in C code) ends the worker without a result: the
+caller reports that as a crashed parser, and faulthandler leaves the Python stack of a fatal signal on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
+import resource
+import signal
 import sys
 import time
 import traceback
@@ -22,6 +27,9 @@ NETWORK_EVENTS = {
     "socket.connect", "socket.sendto", "socket.sendmsg",
     "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr",
 }
+# Starting a process: the command's argument list is the first argument of the event, except where noted.
+PROCESS_EVENTS = {"subprocess.Popen": 1, "os.system": 0, "os.posix_spawn": 1, "os.exec": 1, "os.spawn": 2,
+                  "os.fork": None, "os.forkpty": None}
 # Supervisor messages that do not reach the metadata database (secret masking, log plumbing).
 NOT_DATABASE = {"MaskSecret", "ResendLoggingFD"}
 # What the dag-processor has loaded before it imports a DAG file; the heavy-import check is only meaningful if
@@ -43,6 +51,10 @@ class MetadataDatabaseBlocked(RuntimeError):
     pass
 
 
+class ProcessBlocked(PermissionError):
+    pass
+
+
 class Recorder:
     """Collects what the DAG file did at parse time."""
 
@@ -54,6 +66,7 @@ class Recorder:
         self.heavy: dict[str, str] = {}
         self.dag_inits: list[dict] = []
         self.aws_clients: list[str] = []
+        self.processes: list[str] = []
 
     def culprit(self) -> str:
         """Where the access comes from: the innermost line of user code (DAG or plugin file), and the innermost
@@ -67,7 +80,14 @@ class Recorder:
         return inner if user in (None, inner) else f"{user} (via {inner})"
 
     def audit(self, event: str, args: tuple) -> None:
-        if not self.armed or event not in NETWORK_EVENTS:
+        if not self.armed:
+            return
+        if event in PROCESS_EVENTS:
+            index = PROCESS_EVENTS[event]
+            command = f" {args[index]!r}" if index is not None and index < len(args) else ""
+            self.processes.append(f"{event}{command} at {self.culprit()}")
+            raise ProcessBlocked(f"starting a process is blocked while a DAG file is parsed ({event}{command})")
+        if event not in NETWORK_EVENTS:
             return
         target = args[1] if event in {"socket.connect", "socket.sendto", "socket.sendmsg"} else args[0]
         self.network.append(f"{event} {target!r} at {self.culprit()}")
@@ -154,6 +174,20 @@ def _record_aws_clients(recorder: Recorder) -> None:
     Session.create_client = create_client
 
 
+def _keep_segfaults_fatal() -> None:
+    """Airflow's importer installs a Python SIGSEGV handler, but a Python handler never runs for a fault in C code
+    (the faulting instruction re-executes forever): the parse would spin until the worker times out. Keep the
+    default action instead, so the worker dies at once and faulthandler prints where; and write no core file."""
+    faulthandler.enable()
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    install = signal.signal
+
+    def signal_except_segv(signum, handler):
+        return signal.getsignal(signum) if signum == signal.SIGSEGV else install(signum, handler)
+
+    signal.signal = signal_except_segv
+
+
 def _dag_facts(dag, explicit: dict[int, list[str]]) -> dict:
     default_args = dict(dag.default_args or {})
     return {
@@ -197,12 +231,14 @@ def parse(file: str, dags_folder: str, user_roots: list[str]) -> dict:
         dag_folder=file, bundle_path=dags_folder, bundle_name="dags-folder", load_op_links=False, safe_mode=False
     )
     parse_seconds = time.perf_counter() - started
-    import_errors = dict(bag.import_errors)
-    for dag in bag.dags.values():  # the dag-processor serializes every DAG; a failure there is an import error too
+    serialization_errors = {}
+    for dag in bag.dags.values():  # the dag-processor serializes every DAG: one that fails never reaches the scheduler
         try:
             DagSerialization.to_dict(dag)
-        except Exception:
-            import_errors[dag.relative_fileloc or file] = traceback.format_exc(limit=-5)
+        except Exception as error:
+            cause = error.__cause__ or error
+            serialization_errors[dag.dag_id] = {"error": f"{type(cause).__name__}: {cause}",
+                                                "traceback": traceback.format_exc(limit=-5)}
     recorder.armed = False
     imported = {name.partition(".")[0] for name in set(sys.modules) - before}
     heavy = {m: recorder.heavy.get(m, "?") for m in HEAVY if m in imported}
@@ -211,13 +247,15 @@ def parse(file: str, dags_folder: str, user_roots: list[str]) -> dict:
     return {
         "file": file,
         "parse_seconds": parse_seconds,
-        "import_errors": import_errors,
+        "import_errors": dict(bag.import_errors),
+        "serialization_errors": serialization_errors,
         "dags": [_dag_facts(dag, explicit) for dag in bag.dags.values()],
         "constructed_dag_ids": [init["dag_id"] for init in recorder.dag_inits],
         "network": recorder.network,
         "database": recorder.database,
         "heavy": heavy,
         "aws_clients": recorder.aws_clients,
+        "processes": recorder.processes,
         "baseline_heavy": baseline_heavy,
     }
 
@@ -238,6 +276,7 @@ def main() -> int:
     parser.add_argument("--preimport", action="append", default=[], help="extra modules loaded before the file")
     parser.add_argument("file", nargs="?")
     args = parser.parse_args()
+    _keep_segfaults_fatal()
     for module in args.preimport:
         __import__(module)
     result = list_files(args.dags_folder) if args.list else parse(args.file, args.dags_folder, args.user_code)
