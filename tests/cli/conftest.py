@@ -47,10 +47,27 @@ def make_state_dir(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix))
 
 
+def end_recorded(state: Path) -> None:
+    """Safety net after a test: end by pid whatever is still recorded under `state` (a test that failed before
+    its `stop`), so nothing outlives the test."""
+    import json
+
+    from mwaa_local import pid_records
+
+    for path in (state / "run").glob("*.json"):
+        try:
+            proc = pid_records.PidRecord(**json.loads(path.read_text())).process()
+        except (OSError, ValueError, TypeError):
+            continue
+        if proc is not None:
+            pid_records.terminate_tree(proc)
+
+
 @pytest.fixture
 def cli():
     state = make_state_dir("mwaa-cli-test-")
     yield Cli(state, process.free_port())
+    end_recorded(state)
     shutil.rmtree(state, ignore_errors=True)
 
 

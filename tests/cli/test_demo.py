@@ -14,7 +14,7 @@ import pytest
 
 from mwaa_local import pid_records
 from mwaa_local.cloud import faults, process
-from tests.cli.conftest import Cli, make_state_dir
+from tests.cli.conftest import Cli, end_recorded, make_state_dir
 
 pytestmark = pytest.mark.e2e
 
@@ -67,10 +67,7 @@ def demo():
     yield stack
     # Whatever the tests did: end what the demo started, then make sure by pid.
     cli.run("stop", timeout=300)
-    for record in stack.records().values():
-        proc = record.process()
-        if proc is not None:
-            pid_records.terminate_tree(proc)
+    end_recorded(cli.state)
     shutil.rmtree(cli.state, ignore_errors=True)
 
 
