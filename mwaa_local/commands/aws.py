@@ -3,7 +3,7 @@ with the venv's boto3, so looking around needs no AWS CLI. Parameter names are t
 (`--bucket`, `--database-name`); a value is converted to the parameter's type, and a structure, list or map is
 given as JSON. The response is printed as JSON."""
 
-from mwaa_local.commands import _args
+from mwaa_local import arguments as _args
 
 NAME = "aws"
 HELP = ("Call one AWS API on the running local cloud with boto3 (no AWS CLI needed), e.g. "

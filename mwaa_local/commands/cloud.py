@@ -1,4 +1,4 @@
-from mwaa_local.commands import _args
+from mwaa_local import arguments as _args
 
 NAME = "cloud"
 HELP = "Run the local cloud (AWS emulator) in the foreground on 127.0.0.1:4566."

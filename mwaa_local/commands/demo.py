@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from mwaa_local.commands import _args
+from mwaa_local import arguments as _args
 
 NAME = "demo"
 HELP = "Start the local cloud and PostgreSQL, seed a retail source, run the DAGs end to end; print what moved where."

@@ -1,6 +1,6 @@
 import datetime as dt
 
-from mwaa_local.commands import _args
+from mwaa_local import arguments as _args
 
 NAME = "seed-data"
 HELP = "Generate the retail source database (deterministic, seeded, optional dirt) into the local PostgreSQL."

@@ -1,7 +1,7 @@
 """`./mwaa-local sql "SELECT ..."`: one statement (or a file of them) on the local Redshift, through the Redshift
 Data API of the running local cloud, printed as a table with each column's type."""
 
-from mwaa_local.commands import _args
+from mwaa_local import arguments as _args
 
 NAME = "sql"
 HELP = ("Run SQL on the local Redshift (through the running local cloud's Redshift Data API) and print the rows "

@@ -31,15 +31,26 @@ BAD_VALUES = [
     (["sql", "-f", "no/such/file.sql"], "argument -f/--file: no/such/file.sql: no such file"),
     (["sql"], "one of the arguments statement -f/--file is required"),
     (["aws", "--port", "-3", "s3", "list-buckets"], "argument --port: -3 is not a TCP port (1-65535)"),
+    (["test-requirements", "--requirements", "nope.txt"], "argument --requirements: nope.txt: no such file"),
+    (["bench", "parse", "--dags-folder", "no/such/dir"], "argument --dags-folder: no/such/dir: no such directory"),
+    (["bench", "etl", "--seed", "-1"], "argument --seed: -1 is not a seed (0-4294967295)"),
+    (["bench", "etl", "--order-lines", "0"], "argument --order-lines: 0 must be at least 1"),
+    (["bench", "glue", "--runs", "0"], "argument --runs: 0 must be at least 1"),
+    (["bench", "redshift", "--requests", "-1"], "argument --requests: -1 must be at least 1"),
 ]
+
+
+def _prog(argv: list[str]) -> str:
+    """A benchmark parses its own arguments under `mwaa-local bench <name>`."""
+    return "mwaa-local " + " ".join(argv[:2] if argv[0] == "bench" else argv[:1])
 
 
 @pytest.mark.parametrize(("argv", "message"), BAD_VALUES, ids=[" ".join(a) for a, _ in BAD_VALUES])
 def test_a_bad_value_is_refused_under_the_subcommand_usage_before_anything_starts(cli, argv, message):
     done = cli.run(*argv, timeout=120)
     line = assert_one_line_error(done, 2, message)
-    assert line.startswith(f"mwaa-local {argv[0]}: error: "), done.stderr
-    assert done.stderr.startswith(f"usage: mwaa-local {argv[0]} "), done.stderr  # its own usage, not the top level
+    assert line.startswith(f"{_prog(argv)}: error: "), done.stderr
+    assert done.stderr.startswith(f"usage: {_prog(argv)} "), done.stderr  # its own usage, not the top level
     assert list(cli.state.iterdir()) == [], "a refused command must start and write nothing"
 
 

@@ -1,5 +1,5 @@
-"""argparse types shared by the commands: a bad value is refused while parsing, before anything starts, with a
-one-line message under the subcommand's own usage."""
+"""argparse types shared by the commands and benchmarks: a bad value is refused while parsing, before anything
+starts, with a one-line message under the subcommand's own usage."""
 
 from __future__ import annotations
 
@@ -74,4 +74,11 @@ def directory(text: str) -> Path:
         raise argparse.ArgumentTypeError("an empty path")
     if path.exists() and not path.is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a file, not a directory")
+    return path
+
+
+def existing_directory(text: str) -> Path:
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: no such directory")
     return path
