@@ -143,6 +143,13 @@ def stop_background(timeout: float = 10) -> list[tuple[str, int]]:
     from mwaa_local import pid_records
 
     stopped = []
+    legacy = paths.local_state() / "cloud.pid"  # written by versions before the pid records
+    if legacy.exists():
+        proc = _legacy_cloud(legacy)
+        if proc is not None:
+            pid_records.terminate_tree(proc, timeout)
+            stopped.append(("cloud (.local/cloud.pid)", proc.pid))
+        legacy.unlink(missing_ok=True)
     for record in pid_records.read_all():
         if not record.service.startswith("cloud-"):
             continue
@@ -152,6 +159,18 @@ def stop_background(timeout: float = 10) -> list[tuple[str, int]]:
             stopped.append((record.service, record.pid))
         pid_records.remove(record)
     return stopped
+
+
+def _legacy_cloud(pid_file: Path):
+    """The process named by an old .local/cloud.pid, only if it still is a local cloud (never a reused pid)."""
+    import psutil
+
+    try:
+        proc = psutil.Process(int(pid_file.read_text()))
+        command = proc.cmdline()
+    except (OSError, ValueError, psutil.Error):
+        return None
+    return proc if "mwaa_local" in command and "cloud" in command else None
 
 
 def require_running(port: int = DEFAULT_PORT) -> str:

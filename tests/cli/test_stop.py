@@ -75,3 +75,28 @@ def test_stale_records_are_dropped_and_a_reused_pid_is_not_killed(cli, monkeypat
     finally:
         bystander.kill()
         bystander.wait()
+
+
+def test_stop_ends_a_cloud_named_by_an_old_cloud_pid_file_but_never_another_program(cli, tmp_path):
+    from mwaa_local.cloud import process
+
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+    try:
+        (cli.state / "cloud.pid").write_text(str(bystander.pid))
+        done = cli.run("stop", timeout=120)
+        assert done.returncode == 0 and bystander.poll() is None, "a pid that is no local cloud must survive"
+        assert not (cli.state / "cloud.pid").exists()
+
+        port = process.free_port()
+        cloud = cli.popen("cloud", "--ephemeral", "--port", str(port), log=tmp_path / "cloud.log")
+        deadline = time.monotonic() + 120
+        while not process.health(f"http://127.0.0.1:{port}"):
+            assert cloud.poll() is None and time.monotonic() < deadline, (tmp_path / "cloud.log").read_text()
+            time.sleep(0.1)
+        (cli.state / "cloud.pid").write_text(str(cloud.pid))
+        done = cli.run("stop", timeout=120)
+        assert done.returncode == 0 and f"stopped cloud (.local/cloud.pid) (pid {cloud.pid}" in done.stdout, done.stdout
+        assert cloud.wait(60) is not None
+    finally:
+        bystander.kill()
+        bystander.wait()
