@@ -203,12 +203,17 @@ def with_database(dsn: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+def check_database_name(name: str) -> str:
+    if not _DB_NAME.match(name):
+        raise UserError(f"database name {name!r} must be lower-case letters, digits and _ (max 63), starting with a letter or _")
+    return name
+
+
 def create_database(name: str, dsn: str | None = None) -> str:
     """Creates database `name` on the server (no-op if it exists); returns its DSN."""
     import psycopg2
 
-    if not _DB_NAME.match(name):
-        raise UserError(f"database name {name!r} must be lower-case letters, digits and _ (max 63), starting with a letter or _")
+    check_database_name(name)
     dsn = dsn or ensure_server()
     conn = psycopg2.connect(dsn)
     try:

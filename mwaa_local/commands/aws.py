@@ -39,7 +39,7 @@ def run(args) -> int:
     except BotoCoreError as exc:
         raise UserError(" ".join(str(exc).split())) from None
     response.pop("ResponseMetadata", None)
-    print(json.dumps(_printable(response), indent=2, default=str))
+    print(json.dumps(_printable(response), indent=2, default=_json_value))
     return 0
 
 
@@ -127,6 +127,11 @@ def _convert(shape, text: str, flag: str):
         raise UserError(f"{flag} takes a{'n' if kind[0] in 'aeiou' else ''} {kind}"
                         + (" as JSON" if kind in ("structure", "list", "map") else "") + f", not {text!r}") from None
     return text
+
+
+def _json_value(value) -> str:
+    """Timestamps as ISO 8601 (as the AWS CLI prints them); anything else as its text."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def _printable(value):

@@ -6,6 +6,18 @@ NAME = "seed-data"
 HELP = "Generate the retail source database (deterministic, seeded, optional dirt) into the local PostgreSQL."
 
 
+def _database(text: str) -> str:
+    import argparse
+
+    from mwaa_local import postgres
+    from mwaa_local.errors import UserError
+
+    try:
+        return postgres.check_database_name(text)
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_arguments(parser):
     parser.add_argument("--orders", type=_args.positive, default=20_000,
                         help="orders in total, spread evenly over the days (order lines are ~3x; customers orders/4)")
@@ -20,7 +32,7 @@ def add_arguments(parser):
     parser.add_argument("--dirt-rows", type=_args.positive, default=5, help="rows per dirt injection (at least 1)")
     parser.add_argument("--dirt-only", action="store_true",
                         help="do not regenerate: inject --dirt into the existing source (same --start/--days/--seed)")
-    parser.add_argument("--database", default="retail",
+    parser.add_argument("--database", type=_database, default="retail",
                         help="database name on the local PostgreSQL server (default retail: the demo's source)")
     parser.add_argument("--manifest", type=_args.output_file, default=None,
                         help="where to write the JSON manifest (default .local/seed/manifest.json)")

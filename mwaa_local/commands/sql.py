@@ -47,11 +47,23 @@ def run(args) -> int:
         affected = result.rows_affected
         print("OK" + (f" ({affected:,} row{'s' * (affected != 1)} affected)" if affected and affected > 0 else ""))
         return 0
-    print(render(result.columns, result.rows[: args.max_rows]))
     shown = min(len(result.rows), args.max_rows)
     more = f", the first {shown:,} shown; --max-rows N shows more" if shown < len(result.rows) else ""
-    print(f"({len(result.rows):,} row{'s' * (len(result.rows) != 1)}{more})")
+    _page(render(result.columns, result.rows[: args.max_rows])
+          + f"\n({len(result.rows):,} row{'s' * (len(result.rows) != 1)}{more})")
     return 0
+
+
+def _page(text: str) -> None:
+    """Through a pager ($PAGER or less) when a terminal would not hold it; plain output otherwise (pipes, tests)."""
+    import pydoc
+    import shutil
+    import sys
+
+    if sys.stdout.isatty() and text.count("\n") >= shutil.get_terminal_size().lines - 1:
+        pydoc.pager(text)
+    else:
+        print(text)
 
 
 def _cell(value) -> str:

@@ -97,6 +97,25 @@ def test_sql_prints_the_warehouse_count(demo):
     assert [line.strip() for line in lines] == ["n", "int8", "----", str(ORDERS), "(1 row)"], done.stdout
 
 
+def test_sql_runs_a_file_and_shows_how_many_rows_it_left_out(demo, tmp_path):
+    script = tmp_path / "orders.sql"
+    script.write_text("-- the three first orders\nSELECT order_id FROM analytics.fact_orders\nORDER BY order_id LIMIT 3;\n")
+    done = demo.cli.run("sql", "--port", str(demo.port), "-f", str(script), "--max-rows", "2", timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert [line.strip() for line in lines[:3]] == ["order_id", "int8", "--------"], done.stdout
+    assert len(lines) == 6 and lines[-1] == "(3 rows, the first 2 shown; --max-rows N shows more)", done.stdout
+    ids = [int(line) for line in lines[3:5]]
+    assert ids == sorted(ids) and len(set(ids)) == 2
+
+
+def test_sql_reports_a_failed_statement_in_one_line(demo):
+    done = demo.cli.run("sql", "--port", str(demo.port), "SELECT * FROM analytics.no_such_table", timeout=300)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]
+    assert done.stderr.startswith("error: FAILED: ") and "no_such_table" in done.stderr, done.stderr
+
+
 def test_aws_lists_the_raw_extract_in_the_lake(demo):
     done = demo.cli.run("aws", "--port", str(demo.port), "s3", "list-objects-v2", "--bucket", "retail-data-lake",
                         "--prefix", f"raw/orders/dt={DAY}/", timeout=300)
