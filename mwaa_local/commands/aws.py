@@ -26,11 +26,12 @@ def run(args) -> int:
     from mwaa_local.cloud import process
     from mwaa_local.errors import UserError
 
-    endpoint_url = process.require_running(args.port)
-    client = _client(endpoint_url, args.service)
+    # The call is checked (service, operation, parameters) before the cloud is: a typo is named as such.
+    client = _client(f"http://{process.DEFAULT_HOST}:{args.port}", args.service)
     operation = _operation(client, args.operation)
     shape = client.meta.service_model.operation_model(operation).input_shape
     params = parse_params(shape, list(args.extra))
+    process.require_running(args.port)
     try:
         response = getattr(client, xform_name(operation))(**params)
     except ClientError as exc:

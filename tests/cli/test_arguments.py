@@ -93,3 +93,17 @@ def test_commands_that_need_the_cloud_say_how_to_start_it_and_start_nothing(cli,
     assert_one_line_error(done, 1, f"error: no local cloud answers on http://127.0.0.1:{port}",
                           f"`./mwaa-local demo --port {port}`", f"`./mwaa-local cloud --port {port}`")
     assert list(cli.state.iterdir()) == []
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["aws", "redshiftdata", "list-statements"], "error: unknown service 'redshiftdata'; did you mean redshift-data"),
+    (["aws", "s3", "list-objectz"], "error: s3 has no operation 'list-objectz'; did you mean list-objects"),
+    (["aws", "s3", "list-objects-v2", "--bukket", "b"], "error: unknown parameter '--bukket'; this operation takes:"),
+    (["aws", "s3", "list-objects-v2", "--bucket", "b", "--max-keys", "ten"],
+     "error: --max-keys takes an integer, not 'ten'"),
+    (["aws", "glue", "create-partition", "--partition-input", "Values=1"],
+     "error: --partition-input takes a structure as JSON, not 'Values=1'"),
+])
+def test_a_bad_aws_call_is_named_before_the_cloud_is_needed(cli, argv, message):
+    done = cli.run(*argv, timeout=120)  # no cloud runs: the call itself is what is wrong
+    assert_one_line_error(done, 1, message)
