@@ -12,7 +12,17 @@ from mwaa_local.cli import build_parser, main
 def test_every_documented_command_is_registered():
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     assert {"demo", "test", "lint", "test-requirements", "package", "cloud", "bench", "lock", "seed-data",
-            "stop"} <= set(sub.choices)
+            "stop", "sql", "aws"} <= set(sub.choices)
+
+
+def test_the_readme_commands_table_lists_exactly_the_registered_commands():
+    import re
+
+    from mwaa_local import paths
+
+    documented = set(re.findall(r"^\| `\./mwaa-local ([a-z-]+)", (paths.ROOT / "README.md").read_text(), re.M))
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    assert documented == set(sub.choices)
 
 
 def test_no_command_prints_help_and_fails(capsys):
