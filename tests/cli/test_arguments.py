@@ -107,3 +107,8 @@ def test_commands_that_need_the_cloud_say_how_to_start_it_and_start_nothing(cli,
 def test_a_bad_aws_call_is_named_before_the_cloud_is_needed(cli, argv, message):
     done = cli.run(*argv, timeout=120)  # no cloud runs: the call itself is what is wrong
     assert_one_line_error(done, 1, message)
+
+
+def test_a_state_dir_that_cannot_be_created_is_one_line(cli):
+    done = cli.run("cloud", "--state-dir", "/proc/no-such-state-dir", "--port", str(process.free_port()), timeout=120)
+    assert_one_line_error(done, 1, "error: cannot use /proc/no-such-state-dir as the state dir: ")
