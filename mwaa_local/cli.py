@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module in _command_modules():
         command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.add_arguments(command)
-        command.set_defaults(handler=module.run)
+        command.set_defaults(handler=module.run, command_parser=command)
     return parser
 
 
@@ -35,12 +35,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     if extra and not getattr(args, "accepts_extra", False):
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.command_parser.error(f"unrecognized arguments: {' '.join(extra)}")  # that subcommand's usage
     args.extra = extra
     try:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

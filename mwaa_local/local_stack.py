@@ -5,13 +5,22 @@ the source database connection in Secrets Manager, and a migrated Airflow metada
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mwaa_local import bucket_sync, dag_runner, provision
 from mwaa_local.cloud import process
 
 SOURCE_CONN_ID = "retail_source_db"
+
+
+@dataclass
+class Reset:
+    """What reset_pipeline_outputs removed."""
+
+    objects: int = 0
+    tables: list[str] = field(default_factory=list)
+    schemas: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -35,22 +44,35 @@ class LocalStack:
         """dags/, include/, plugins.zip, requirements.txt, startup.sh -> the MWAA bucket, as a deploy does."""
         return bucket_sync.sync(self.client("s3"), provision.local_settings()["mwaa_bucket"])
 
-    def reset_pipeline_outputs(self) -> int:
-        """Empties the data lake bucket and drops the warehouse schemas, so a run starts from zero (the demo's
-        numbers then describe this run alone). Returns the number of S3 objects deleted."""
+    def reset_pipeline_outputs(self) -> Reset:
+        """Empties the data lake bucket, removes the Glue catalog tables the pipeline owns (those located under the
+        lake: their partitions and columns from earlier runs go with them) and drops the warehouse schemas, so a run
+        starts from zero (the demo's numbers then describe this run alone)."""
         from mwaa_local.redshift_query import query
 
         config = provision.local_settings()
-        s3, deleted = self.client("s3"), 0
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=config["data_lake_bucket"]):
+        lake = config["data_lake_bucket"]
+        s3, done = self.client("s3"), Reset()
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=lake):
             keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
             if keys:
-                s3.delete_objects(Bucket=config["data_lake_bucket"], Delete={"Objects": keys})
-                deleted += len(keys)
-        for schema in ("analytics", "staging"):
+                s3.delete_objects(Bucket=lake, Delete={"Objects": keys})
+                done.objects += len(keys)
+        glue, database = self.client("glue"), config["glue"]["raw_database"]
+        try:
+            tables = [t for page in glue.get_paginator("get_tables").paginate(DatabaseName=database)
+                      for t in page["TableList"]]
+        except glue.exceptions.EntityNotFoundException:
+            tables = []
+        for table in tables:  # only what a crawl of the lake created; a user's own tables stay
+            if table.get("StorageDescriptor", {}).get("Location", "").startswith(f"s3://{lake}/"):
+                glue.delete_table(DatabaseName=database, Name=table["Name"])
+                done.tables.append(table["Name"])
+        done.schemas = ["analytics", "staging"]
+        for schema in done.schemas:
             query(self.client("redshift-data"), f"DROP SCHEMA IF EXISTS {schema} CASCADE",
                   config["redshift"]["workgroup"], config["redshift"]["database"])
-        return deleted
+        return done
 
     def env(self) -> dict[str, str]:
         return dag_runner.local_airflow_env(self.endpoint_url, self.airflow_home)

@@ -148,18 +148,53 @@ def ensure_server(data_dir: Path | None = None, port: int | None = None) -> str:
     if done.returncode != 0:
         tail = log.read_text()[-2000:] if log.exists() else done.stderr
         raise UserError(f"PostgreSQL did not start on {HOST}:{chosen} (data {data_dir}); log tail:\n{tail}")
+    if data_dir == default_data_dir().resolve():
+        _record(data_dir, chosen)
     return server_dsn(chosen)
+
+
+RECORD = "postgres"  # .local/run/postgres.json (mwaa_local.pid_records), for `./mwaa-local stop`
+
+
+def _postmaster_pid(data_dir: Path) -> int | None:
+    try:
+        return int((data_dir / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _record(data_dir: Path, port: int) -> None:
+    from mwaa_local import pid_records
+
+    pid = _postmaster_pid(data_dir)
+    if pid:
+        pid_records.write(RECORD, pid, port, data_dir, [str(_bin("postgres")), "-D", str(data_dir), "-p", str(port)])
+
+
+def running_port(data_dir: Path | None = None) -> int | None:
+    """The port of the embedded server on data_dir (default .local/postgres), or None if it is not running."""
+    return _running_port(Path(data_dir or default_data_dir()).resolve())
 
 
 def stop(data_dir: Path | None = None) -> bool:
     """Stops the embedded server (fast shutdown); True if one was running. Never touches a user DSN's server."""
+    from mwaa_local import pid_records
+
     data_dir = Path(data_dir or default_data_dir()).resolve()
-    if _running_port(data_dir) is None:
-        return False
-    done = _pg("pg_ctl", "stop", "-w", "-m", "fast", "-D", str(data_dir))
-    if done.returncode != 0:
-        raise UserError(f"pg_ctl stop failed for {data_dir}: {done.stderr.strip()}")
-    return True
+    record = pid_records.read(RECORD) if data_dir == default_data_dir().resolve() else None
+    stopped = False
+    if _running_port(data_dir) is not None:
+        done = _pg("pg_ctl", "stop", "-w", "-m", "fast", "-D", str(data_dir))
+        if done.returncode != 0 and (record is None or record.process() is None):
+            raise UserError(f"pg_ctl stop failed for {data_dir}: {done.stderr.strip()}")
+        stopped = True
+    if record is not None:
+        proc = record.process()  # pg_ctl failed, or the server no longer answers: end the recorded process
+        if proc is not None:
+            pid_records.terminate_tree(proc)
+            stopped = True
+        pid_records.remove(record)
+    return stopped
 
 
 def with_database(dsn: str, name: str) -> str:
@@ -168,12 +203,17 @@ def with_database(dsn: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+def check_database_name(name: str) -> str:
+    if not _DB_NAME.match(name):
+        raise UserError(f"database name {name!r} must be lower-case letters, digits and _ (max 63), starting with a letter or _")
+    return name
+
+
 def create_database(name: str, dsn: str | None = None) -> str:
     """Creates database `name` on the server (no-op if it exists); returns its DSN."""
     import psycopg2
 
-    if not _DB_NAME.match(name):
-        raise UserError(f"database name {name!r} must be lower-case letters, digits and _ (max 63), starting with a letter or _")
+    check_database_name(name)
     dsn = dsn or ensure_server()
     conn = psycopg2.connect(dsn)
     try:

@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from mwaa_local import arguments
+
 HELP = "retail_etl end to end on one interval of 1,000,000 order lines: per-stage times (< 90 s), peak memory (< 2 GB)"
 INTERVAL_TARGET_S = 90.0
 MEMORY_TARGET_BYTES = 2 * 1024**3
@@ -162,8 +164,8 @@ def _source(tmp: Path) -> tuple[str, Callable[[], list[int]], Callable[[], None]
 
 def run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="mwaa-local bench etl", description=HELP)
-    parser.add_argument("--order-lines", type=int, default=1_000_000, help="order lines in the interval (~3 per order)")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--order-lines", type=arguments.positive, default=1_000_000, help="order lines in the interval (~3 per order)")
+    parser.add_argument("--seed", type=arguments.seed, default=42)
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, Airflow home) for a look")
     args = parser.parse_args(argv)
 

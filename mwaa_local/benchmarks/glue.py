@@ -10,6 +10,8 @@ import argparse
 import statistics
 import time
 
+from mwaa_local import arguments
+
 HELP = "Glue job submit-to-RUNNING latency (< 1 s) and a crawl of 1,000 Parquet partitions (< 10 s)"
 RUNNING_TARGET_S = 1.0
 CRAWL_TARGET_S = 10.0
@@ -76,8 +78,8 @@ def _crawl(client, partitions: int) -> tuple[float, float, int, int]:
 
 def run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="mwaa-local bench glue", description=HELP)
-    parser.add_argument("--runs", type=int, default=10, help="job runs to time (default 10)")
-    parser.add_argument("--partitions", type=int, default=1000, help="Parquet partitions to crawl (default 1000)")
+    parser.add_argument("--runs", type=arguments.positive, default=10, help="job runs to time (default 10)")
+    parser.add_argument("--partitions", type=arguments.positive, default=1000, help="Parquet partitions to crawl (default 1000)")
     args = parser.parse_args(argv)
 
 

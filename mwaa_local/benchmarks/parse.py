@@ -13,7 +13,7 @@ import time
 import warnings
 from pathlib import Path
 
-from mwaa_local import paths
+from mwaa_local import arguments, paths
 
 HELP = "DagBag parse time per DAG file (first file marked, then a warm second pass); target < 100 ms per file"
 TARGET_MS = 100.0
@@ -41,7 +41,7 @@ def _parse_ms(dagbag, file: str) -> tuple[float, int]:
 
 def run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="mwaa-local bench parse", description=HELP)
-    parser.add_argument("--dags-folder", type=Path, default=paths.DAGS)
+    parser.add_argument("--dags-folder", type=arguments.existing_directory, default=paths.DAGS)
     args = parser.parse_args(argv)
     dags_folder = args.dags_folder.resolve()
     _prepare_environment(dags_folder)

@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from mwaa_local import arguments
+
 HELP = "Redshift COPY 1M Parquet rows (< 5 s), MERGE 1M into 10M (< 15 s), S3 latency vs bare moto (< 1.2x)"
 COPY_TARGET_S = 5.0
 MERGE_TARGET_S = 15.0
@@ -76,9 +78,9 @@ def _s3_latency(clients: dict, requests: int) -> dict[str, tuple[float, float]]:
 
 def run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="mwaa-local bench redshift", description=HELP)
-    parser.add_argument("--rows", type=int, default=1_000_000, help="rows to COPY and to MERGE (default 1,000,000)")
-    parser.add_argument("--target-rows", type=int, default=10_000_000, help="rows in the MERGE target (10,000,000)")
-    parser.add_argument("--requests", type=int, default=300, help="S3 requests per operation (default 300)")
+    parser.add_argument("--rows", type=arguments.positive, default=1_000_000, help="rows to COPY and to MERGE (default 1,000,000)")
+    parser.add_argument("--target-rows", type=arguments.positive, default=10_000_000, help="rows in the MERGE target (10,000,000)")
+    parser.add_argument("--requests", type=arguments.positive, default=300, help="S3 requests per operation (default 300)")
     args = parser.parse_args(argv)
 
     from moto.server import ThreadedMotoServer

@@ -77,9 +77,18 @@ class CloudProcess:
         self.stop()
 
 
+def _log_tail(log_file: Path | None) -> str:
+    """The last line the cloud printed (its one-line error when it refused to start)."""
+    if not log_file or not log_file.exists():
+        return ""
+    lines = [line for line in log_file.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
+
+
 def start(port: int | None = None, state_dir: Path | None = None, ephemeral: bool = False,
           log_file: Path | None = None, timeout: float = 30) -> CloudProcess:
-    """Starts `python -m mwaa_local cloud` in the background and waits until it answers its health check."""
+    """Starts `python -m mwaa_local cloud` in the background (its own session, so it and its children are one
+    process group) and waits until it answers its health check."""
     port = port or free_port()
     endpoint_url = f"http://{DEFAULT_HOST}:{port}"
     cmd = [sys.executable, "-m", "mwaa_local", "cloud", "--port", str(port)]
@@ -90,49 +99,87 @@ def start(port: int | None = None, state_dir: Path | None = None, ephemeral: boo
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            tail = _log_tail(log_file)
             raise UserError(f"the local cloud exited with code {process.returncode}"
-                            + (f"; see {log_file}" if log_file else ""))
+                            + (f": {tail.removeprefix('error: ')}" if tail else "")
+                            + (f" (log: {log_file})" if log_file else ""))
         if health(endpoint_url):
             return CloudProcess(endpoint_url, process)
         time.sleep(0.05)
     process.kill()
-    raise UserError(f"the local cloud did not answer on {endpoint_url} within {timeout:.0f} s")
+    process.wait()
+    raise UserError(f"the local cloud did not answer on {endpoint_url} within {timeout:.0f} s"
+                    + (f"; see {log_file}" if log_file else ""))
 
 
-def pid_file() -> Path:
-    return paths.local_state() / "cloud.pid"
+def record_name(port: int) -> str:
+    return f"cloud-{port}"
 
 
 def ensure_running(port: int = DEFAULT_PORT, state_dir: Path | None = None) -> CloudProcess:
-    """Reuses a local cloud already answering on the port, else starts one in the background with the default
-    state dir (its pid in .local/cloud.pid, its log in .local/cloud.log; `./mwaa-local stop` ends it)."""
+    """Reuses a local cloud already answering on the port, else starts one in the background on `state_dir`
+    (default .local/cloud) with its log in .local/cloud.log and a pid record in .local/run/cloud-<port>.json
+    (`./mwaa-local stop` ends it). Refuses, before starting anything, when another cloud holds the state dir."""
+    from mwaa_local import pid_records
+    from mwaa_local.cloud.state import StateDirBusy, lock_holder
+
     endpoint_url = f"http://{DEFAULT_HOST}:{port}"
     if health(endpoint_url):
         return CloudProcess(endpoint_url, None)
+    state_dir = Path(state_dir or default_state_dir()).resolve()
+    holder = lock_holder(state_dir)
+    if holder is not None:
+        raise StateDirBusy(state_dir, holder)
     log_file = paths.local_state() / "cloud.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     cloud = start(port, state_dir, log_file=log_file)
-    pid_file().write_text(str(cloud.process.pid))
+    pid_records.write(record_name(port), cloud.process.pid, port, state_dir, cloud.process.args)
     return cloud
 
 
-def stop_background(timeout: float = 10) -> int | None:
-    """Stops the cloud that ensure_running started; returns its pid, or None if none was running."""
+def stop_background(timeout: float = 10) -> list[tuple[str, int]]:
+    """Stops every local cloud that ensure_running started (one pid record each), with its process group and
+    children. Returns (service, pid) of those stopped; stale records (process gone or pid reused) are dropped."""
+    from mwaa_local import pid_records
+
+    stopped = []
+    legacy = paths.local_state() / "cloud.pid"  # written by versions before the pid records
+    if legacy.exists():
+        proc = _legacy_cloud(legacy)
+        if proc is not None:
+            pid_records.terminate_tree(proc, timeout)
+            stopped.append(("cloud (.local/cloud.pid)", proc.pid))
+        legacy.unlink(missing_ok=True)
+    for record in pid_records.read_all():
+        if not record.service.startswith("cloud-"):
+            continue
+        proc = record.process()
+        if proc is not None:
+            pid_records.terminate_tree(proc, timeout)
+            stopped.append((record.service, record.pid))
+        pid_records.remove(record)
+    return stopped
+
+
+def _legacy_cloud(pid_file: Path):
+    """The process named by an old .local/cloud.pid, only if it still is a local cloud (never a reused pid)."""
+    import psutil
+
     try:
-        pid = int(pid_file().read_text())
-    except (OSError, ValueError):
+        proc = psutil.Process(int(pid_file.read_text()))
+        command = proc.cmdline()
+    except (OSError, ValueError, psutil.Error):
         return None
-    pid_file().unlink(missing_ok=True)
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return pid
-        time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)
-    return pid
+    return proc if "mwaa_local" in command and "cloud" in command else None
+
+
+def require_running(port: int = DEFAULT_PORT) -> str:
+    """The endpoint of the local cloud answering on `port`; a clear error (how to start one) when none does.
+    Commands that only talk to the cloud (sql, aws) never start one implicitly: a cloud started for one query
+    would be left running, or gone before the user's next one."""
+    endpoint_url = f"http://{DEFAULT_HOST}:{port}"
+    if not health(endpoint_url, timeout=2):
+        hint = "" if port == DEFAULT_PORT else f" --port {port}"
+        raise UserError(f"no local cloud answers on {endpoint_url}; start one with `./mwaa-local demo{hint}` "
+                        f"(it keeps running) or `./mwaa-local cloud{hint}` in another terminal")
+    return endpoint_url

@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from mwaa_local.errors import UserError
+
 log = logging.getLogger(__name__)
 
 
@@ -154,3 +156,83 @@ class StateStore:
         for blob in self.blob_dir.iterdir():
             if blob.name not in referenced and not blob.name.startswith("."):
                 blob.unlink(missing_ok=True)
+
+
+LOCK_FILE = "cloud.lock"
+
+
+class StateDirBusy(UserError):
+    """Another local cloud holds the state directory (two writers would overwrite each other's snapshots)."""
+
+    def __init__(self, state_dir: Path, holder: dict):
+        self.state_dir, self.holder = state_dir, holder
+        pid, port = holder.get("pid", "?"), holder.get("port", "?")
+        super().__init__(f"state dir {state_dir} is in use by the local cloud with pid {pid} on port {port}; "
+                         f"use that cloud (--port {port}), stop it (`./mwaa-local stop`, or Ctrl-C where it runs) "
+                         "or pick another --state-dir")
+
+
+class StateDirLock:
+    """An exclusive OS lock (flock) on <state dir>/cloud.lock, held for the life of the cloud process: the kernel
+    releases it when the process exits, even on kill -9, so a crash never leaves a stale lock behind. The file
+    records who holds it (pid, port), for the error a second cloud prints."""
+
+    def __init__(self, state_dir: Path):
+        self.state_dir = Path(state_dir)
+        self.path = self.state_dir / LOCK_FILE
+        self._fd: int | None = None
+
+    def acquire(self, **holder: Any) -> StateDirLock:
+        import fcntl
+        import json
+        import time
+
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)  # not truncated: the holder's record stays readable
+        except OSError as exc:
+            raise UserError(f"cannot use {self.state_dir} as the state dir: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StateDirBusy(self.state_dir, read_holder(self.state_dir)) from None
+        record = json.dumps({"pid": os.getpid(), "started": time.time(), **holder}).encode()
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, record, 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the flock
+            self._fd = None
+
+
+def read_holder(state_dir: Path) -> dict:
+    """Who holds (or last held) the state dir's lock: {"pid", "port", ...}, or {} if unknown."""
+    import json
+
+    try:
+        return json.loads((Path(state_dir) / LOCK_FILE).read_text() or "{}")
+    except (OSError, ValueError):
+        return {}
+
+
+def lock_holder(state_dir: Path) -> dict | None:
+    """The holder's record if a running cloud holds the state dir's lock, else None (checked without taking it
+    for longer than the check)."""
+    import fcntl
+
+    path = Path(state_dir) / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return read_holder(state_dir) or {"pid": "?", "port": "?"}
+    finally:
+        os.close(fd)
+    return None

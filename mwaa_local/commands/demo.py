@@ -1,7 +1,8 @@
 """The README's first command: the whole local stack, the DAGs run for real, and a report of what moved where."""
 
 import datetime as dt
-from pathlib import Path
+
+from mwaa_local import arguments as _args
 
 NAME = "demo"
 HELP = "Start the local cloud and PostgreSQL, seed a retail source, run the DAGs end to end; print what moved where."
@@ -10,11 +11,15 @@ DEMO_START = dt.date(2026, 1, 1)
 
 
 def add_arguments(parser):
-    parser.add_argument("--port", type=int, default=4566, help="local cloud port (reused if already running)")
-    parser.add_argument("--orders", type=int, default=5_000, help="orders in the seeded source (order lines ~3x)")
-    parser.add_argument("--days", type=int, default=3, help="daily intervals to run; the last one carries dirt")
+    parser.add_argument("--port", type=_args.port, default=4566,
+                        help="local cloud port, 1-65535 (reused if a cloud already answers there)")
+    parser.add_argument("--orders", type=_args.positive, default=5_000,
+                        help="orders in the seeded source, at least 1 (order lines ~3x)")
+    parser.add_argument("--days", type=_args.positive, default=3,
+                        help="daily intervals to run, at least 1; the last one carries dirt")
     parser.add_argument("--clean", action="store_true", help="inject no dirt")
-    parser.add_argument("--summary-json", type=Path, default=None, help="also write the summary as JSON here")
+    parser.add_argument("--summary-json", type=_args.output_file, default=None,
+                        help="also write the summary as JSON to this file")
     parser.add_argument("--keep", action="store_true",
                         help="keep the data lake and warehouse from earlier runs (default: start them empty)")
 
@@ -38,18 +43,16 @@ def run(args) -> int:
 
     from mwaa_local import etl_report, postgres, provision
     from mwaa_local.cloud import process
-    from mwaa_local.errors import UserError
     from mwaa_local.local_stack import LocalStack
     from mwaa_local.seed import dirt as dirt_kinds
     from mwaa_local.seed import load
     from mwaa_local.seed.generate import Plan
 
-    if args.days < 1 or args.orders < 1:
-        raise UserError("--days and --orders must be at least 1")
     started = time.monotonic()
     _step(f"local cloud on 127.0.0.1:{args.port}")
     cloud = process.ensure_running(args.port)
-    print(f"    {cloud.endpoint_url} ({'started' if cloud.process else 'already running'}); state in .local/cloud")
+    state_dir = (process.health(cloud.endpoint_url) or {}).get("state_dir") or "memory only (ephemeral)"
+    print(f"    {cloud.endpoint_url} ({'started' if cloud.process else 'already running'}); state in {state_dir}")
 
     _step("PostgreSQL (stands in for Amazon RDS): seeding the retail source")
     source_dsn = postgres.create_database("retail")
@@ -66,9 +69,12 @@ def run(args) -> int:
     config = provision.local_settings()
     print(f"    s3://{config['mwaa_bucket']}/ ; Airflow metadata DB in {stack.airflow_home}")
     if not args.keep:
-        deleted = stack.reset_pipeline_outputs()
-        print(f"    emptied s3://{config['data_lake_bucket']}/ ({deleted} objects) and dropped the warehouse schemas "
-              "analytics, staging, so the numbers below describe this run alone (--keep to keep them)")
+        reset = stack.reset_pipeline_outputs()
+        print(f"    emptied s3://{config['data_lake_bucket']}/ ({reset.objects} objects), removed "
+              f"{len(reset.tables)} crawled table(s) from the Glue database {config['glue']['raw_database']} "
+              f"({', '.join(reset.tables) or 'none'}; their partitions and columns go with them) and dropped the "
+              f"warehouse schemas {', '.join(reset.schemas)}, so the numbers below describe this run alone "
+              "(--keep to keep them)")
 
     _step("DAG platform_self_check")
     check = stack.run_interval("platform_self_check", DEMO_START)
@@ -90,10 +96,15 @@ def run(args) -> int:
         _print_interval(summary)
 
     lake = config["data_lake_bucket"]
-    print(f"\nWhere to look: s3://{lake}/raw/, curated/, quarantine/, reports/curate/ (aws s3 ls --endpoint-url "
-          f"{cloud.endpoint_url} s3://{lake}/ --recursive); Redshift workgroup {config['redshift']['workgroup']}, "
-          f"database {config['redshift']['database']}: analytics.dim_customer, dim_product, fact_orders, "
-          "fact_order_items; Glue catalog database " + config["glue"]["raw_database"] + ".")
+    port = "" if args.port == process.DEFAULT_PORT else f" --port {args.port}"
+    print(f"\nWhere to look (our own tools; no AWS CLI needed):\n"
+          f"    ./mwaa-local sql{port} \"SELECT COUNT(*) FROM analytics.fact_orders\"   "
+          f"(Redshift workgroup {config['redshift']['workgroup']}, database {config['redshift']['database']}: "
+          "analytics.dim_customer, dim_product, fact_orders, fact_order_items)\n"
+          f"    ./mwaa-local aws{port} s3 list-objects-v2 --bucket {lake} --prefix quarantine/   "
+          "(also raw/, curated/, reports/curate/)\n"
+          f"    ./mwaa-local aws{port} glue get-tables --database-name {config['glue']['raw_database']}   "
+          "(the raw catalog)")
     if args.summary_json:
         args.summary_json.parent.mkdir(parents=True, exist_ok=True)
         args.summary_json.write_text(json.dumps({"intervals": summaries, "failed_intervals": failed,

@@ -1,34 +1,40 @@
 import datetime as dt
-from pathlib import Path
+
+from mwaa_local import arguments as _args
 
 NAME = "seed-data"
 HELP = "Generate the retail source database (deterministic, seeded, optional dirt) into the local PostgreSQL."
 
 
-def _date(text: str) -> dt.date:
+def _database(text: str) -> str:
     import argparse
 
+    from mwaa_local import postgres
+    from mwaa_local.errors import UserError
+
     try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2024-01-31") from exc
+        return postgres.check_database_name(text)
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_arguments(parser):
-    parser.add_argument("--orders", type=int, default=20_000,
+    parser.add_argument("--orders", type=_args.positive, default=20_000,
                         help="orders in total, spread evenly over the days (order lines are ~3x; customers orders/4)")
-    parser.add_argument("--seed", type=int, default=42, help="random seed: same seed and sizes = same data")
-    parser.add_argument("--start", type=_date, default=dt.date(2024, 1, 1), help="first data interval (YYYY-MM-DD)")
-    parser.add_argument("--days", type=int, default=3, help="number of daily data intervals")
+    parser.add_argument("--seed", type=_args.seed, default=42,
+                        help=f"random seed, 0-{_args.MAX_SEED}: same seed and sizes = same data")
+    parser.add_argument("--start", type=_args.date, default=dt.date(2024, 1, 1), help="first data interval (YYYY-MM-DD)")
+    parser.add_argument("--days", type=_args.positive, default=3, help="number of daily data intervals")
     parser.add_argument("--dirt", default="",
                         help="comma-separated dirt kinds to inject: null_keys,negative_amounts,malformed,duplicates,"
                              "schema_drift,late_updates, or all")
-    parser.add_argument("--dirt-day", type=_date, default=None, help="interval that gets the dirt (default: the last)")
-    parser.add_argument("--dirt-rows", type=int, default=5, help="rows per dirt injection")
+    parser.add_argument("--dirt-day", type=_args.date, default=None, help="interval that gets the dirt (default: the last)")
+    parser.add_argument("--dirt-rows", type=_args.positive, default=5, help="rows per dirt injection (at least 1)")
     parser.add_argument("--dirt-only", action="store_true",
                         help="do not regenerate: inject --dirt into the existing source (same --start/--days/--seed)")
-    parser.add_argument("--database", default="retail", help="database name on the local PostgreSQL server")
-    parser.add_argument("--manifest", type=Path, default=None,
+    parser.add_argument("--database", type=_database, default="retail",
+                        help="database name on the local PostgreSQL server (default retail: the demo's source)")
+    parser.add_argument("--manifest", type=_args.output_file, default=None,
                         help="where to write the JSON manifest (default .local/seed/manifest.json)")
 
 
@@ -40,20 +46,29 @@ def run(args) -> int:
     from mwaa_local.seed import dirt, load
     from mwaa_local.seed.generate import Plan
 
-    if args.orders < 1 or args.days < 1:
-        raise UserError("--orders and --days must be at least 1")
     plan = Plan(orders=args.orders, start=args.start, days=args.days, seed=args.seed)
+    try:
+        plan.interval(plan.days)
+    except OverflowError:
+        raise UserError(f"--start {args.start} plus --days {args.days} runs past the year 9999") from None
     kinds = dirt.parse_kinds(args.dirt)
     day = plan.days - 1 if args.dirt_day is None else (args.dirt_day - plan.start).days
     if kinds:
         dirt.check_day(plan, kinds, day)
     elif args.dirt_only:
         raise UserError("--dirt-only needs --dirt KIND[,KIND...]")
+    was_running = postgres.user_dsn() is not None or postgres.running_port() is not None
     dsn = postgres.create_database(args.database)
+    replaced = {} if args.dirt_only else _existing_rows(dsn)
 
     if args.dirt_only:
         manifest = {"dsn": dsn, "dirt": dirt.apply(dsn, plan, kinds, day, args.dirt_rows)}
     else:
+        if replaced:
+            print(f"replacing the source already in database {args.database} (schema retail: "
+                  + ", ".join(f"{n:,} {table}" for table, n in replaced.items()) + ")"
+                  + (" - also the demo's source; `./mwaa-local demo` seeds its own again"
+                     if args.database == "retail" else ""), flush=True)
         print(f"seeding {plan.orders:,} orders over {plan.days} day(s) from {plan.start} (seed {plan.seed}) into {dsn}",
               flush=True)
         manifest = load.seed(dsn, plan, kinds, day, args.dirt_rows)
@@ -71,4 +86,34 @@ def run(args) -> int:
     target.write_text(json.dumps(manifest, indent=2, default=str))
     print(f"manifest: {target}")
     print(f"source DSN: {dsn}  (schema retail)")
+    print(_server_note(postgres, was_running))
     return 0
+
+
+def _existing_rows(dsn: str) -> dict[str, int]:
+    """Rows per table of the retail schema already in the database (what a new seed replaces); {} if none."""
+    import psycopg2
+
+    from mwaa_local.seed import schema
+
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY 1",
+                        (schema.SCHEMA,))
+            tables = [row[0] for row in cur.fetchall()]
+            counts = {}
+            for table in tables:
+                cur.execute(f'SELECT COUNT(*) FROM "{schema.SCHEMA}"."{table}"')
+                counts[table] = cur.fetchone()[0]
+        return counts
+    finally:
+        conn.close()
+
+
+def _server_note(postgres, was_running: bool) -> str:
+    if postgres.user_dsn():
+        return f"PostgreSQL: your server from {postgres.DSN_ENV} (this command starts and stops nothing)"
+    port = postgres.running_port()
+    return (f"PostgreSQL: {'still running' if was_running else 'started and left running'} on {postgres.HOST}:{port} "
+            f"(data {postgres.default_data_dir()}); `./mwaa-local stop` ends it")

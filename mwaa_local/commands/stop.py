@@ -1,5 +1,6 @@
 NAME = "stop"
-HELP = "Stop what ./mwaa-local started in the background: the local cloud and the embedded PostgreSQL."
+HELP = ("Stop everything ./mwaa-local started in the background (local clouds, the embedded PostgreSQL, ...), "
+        "as recorded in .local/run/.")
 
 
 def add_arguments(parser):
@@ -7,13 +8,24 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    from mwaa_local import postgres
+    from mwaa_local import pid_records, postgres
     from mwaa_local.cloud import process
 
-    pid = process.stop_background()
-    print(f"local cloud: stopped (pid {pid})" if pid else "local cloud: not running")
+    stopped = process.stop_background()
+    for service, pid in stopped:
+        print(f"local cloud: stopped {service} (pid {pid} and its process group)")
+    if not stopped:
+        print("local cloud: none running that ./mwaa-local started")
     if postgres.user_dsn():
         print(f"PostgreSQL: {postgres.DSN_ENV} is set; that server is yours to manage")
     else:
         print(f"PostgreSQL: {'stopped' if postgres.stop() else 'not running'}")
+    for record in pid_records.read_all():  # any other service a later command records
+        if record.service == postgres.RECORD:
+            continue
+        proc = record.process()
+        if proc is not None:
+            pid_records.terminate_tree(proc)
+            print(f"{record.service}: stopped (pid {record.pid})")
+        pid_records.remove(record)
     return 0

@@ -1,6 +1,5 @@
-from pathlib import Path
 
-from mwaa_local import paths, requirements_check
+from mwaa_local import arguments, paths, requirements_check
 
 NAME = "test-requirements"
 HELP = (f"Check that requirements.txt installs on {requirements_check.TARGET} under the vendored MWAA pins "
@@ -8,7 +7,7 @@ HELP = (f"Check that requirements.txt installs on {requirements_check.TARGET} un
 
 
 def add_arguments(parser):
-    parser.add_argument("--requirements", type=Path, default=paths.REQUIREMENTS,
+    parser.add_argument("--requirements", type=arguments.input_file, default=paths.REQUIREMENTS,
                         help="the file to check (default: the repository's requirements.txt)")
 
 
