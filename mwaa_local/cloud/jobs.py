@@ -3,14 +3,20 @@ cloud owns, so no job can outlive its run, hang the server or vanish in a crash.
 
 - Each job is its own session and process group: stopping, timing out or ending it kills the whole tree
   (SIGTERM, then SIGKILL after a grace), including children the script started and left behind.
-- When the main process exits, whatever it left in its group is killed at once (after a short grace): children that
-  still hold the log pipes cannot delay the job's end, so the caller learns the outcome within about a second.
+- When the main process exits, whatever it left in its group is killed at once (after a short grace), and so is any
+  process that left the group but carries the job's marker: children that still hold the log pipes cannot delay the
+  job's end, so the caller learns the outcome within about a second.
 - One thread per job spawns it, reads both pipes (non-blocking, so nothing the job does can block the server), flushes
   the log sinks, enforces the timeout and reports the Outcome to `on_exit`.
 - The job's processes die with the cloud: on a normal exit (atexit: SIGTERM/SIGINT end the cloud through
   sys.exit) the groups are killed; on `kill -9` the main process gets SIGKILL from the kernel (PR_SET_PDEATHSIG on
   Linux), and processes it left behind carry MARKER_ENV=<job id>, so the restarted cloud's recovery finds and kills
   them (kill_leftovers).
+
+A service uses it as Glue does (glue/models.py): `jobs.start(JobSpec(job_id=<unique id>, command=[...], cwd=...,
+env={...}, timeout=seconds, stdout=LogWriter(...), stderr=LogWriter(...), on_exit=ended))` and `job.stop()`; `ended`
+gets the Outcome (exit code, timed_out, stopped, stderr tail) once the whole group is gone and the logs are flushed.
+Its in-flight jobs after a restart: StateStore.register_recovery + kill_leftovers + restart_error.
 """
 
 from __future__ import annotations
@@ -288,11 +294,12 @@ class Job:
             if time.monotonic() - last_flush >= FLUSH_INTERVAL:
                 pipes.flush_sinks()
                 last_flush = time.monotonic()
+        kill_leftovers([spec.job_id])  # what left the group with setsid() but still carries the job's marker
         process.wait()
         if exit_fd is not None:
             os.close(exit_fd)
-        pipes.drain(until=time.monotonic() + 0.2)  # anything the group wrote before it died (an escaped
-        pipes.flush_sinks()                       # process holding a pipe cannot keep us here)
+        pipes.drain(until=time.monotonic() + 0.2)  # what the group wrote before it died; a process that escaped
+        pipes.flush_sinks()                       # and holds a pipe cannot keep us here
         self._outcome = Outcome(process.returncode, timed_out, stopped, pipes.tail(), self.started, time.time())
         if spec.on_exit is not None and not _exiting:
             try:
@@ -436,3 +443,4 @@ def kill_all(grace: float = 2.0) -> None:
         time.sleep(_TICK)
     for job in jobs:
         _killpg(job.pid, signal.SIGKILL)
+    kill_leftovers(job.spec.job_id for job in jobs)

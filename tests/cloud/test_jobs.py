@@ -120,19 +120,24 @@ def test_output_is_delivered_line_by_line_and_callables_are_sinks(tmp_path):
     assert lines == [f"line {i}" for i in range(3000)] + ["no newline at end"]
 
 
-def test_a_process_that_escaped_the_group_cannot_hold_the_job(tmp_path):
-    """setsid() takes a process out of the group; it still holds the pipes, yet the job ends."""
-    code = textwrap.dedent("""
-        import os, subprocess
-        child = subprocess.Popen(['setsid', 'sleep', '300'])
+@pytest.mark.parametrize("scrub", [False, True])
+def test_a_process_that_escaped_the_group(tmp_path, scrub):
+    """setsid() takes a process out of the group and it still holds the pipes: the job ends all the same, and the
+    escaped process is killed by its marker, unless it also scrubbed its environment."""
+    env = "env -i " if scrub else ""
+    code = textwrap.dedent(f"""
+        import subprocess
+        child = subprocess.Popen('exec setsid {env}sleep 300', shell=True)
         open('escaped.pid', 'w').write(str(child.pid))
     """)
     outcome = jobs.start(spec(tmp_path, [sys.executable, "-c", code])).wait(timeout=60)
     escaped = int((tmp_path / "escaped.pid").read_text())
     try:
         assert outcome is not None and outcome.returncode == 0
+        assert alive(escaped) is scrub
     finally:
-        os.kill(escaped, signal.SIGKILL)
+        if alive(escaped):
+            os.kill(escaped, signal.SIGKILL)
 
 
 def test_environment_is_exactly_the_spec_plus_the_marker(tmp_path):
