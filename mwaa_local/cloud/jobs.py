@@ -10,8 +10,8 @@ cloud owns, so no job can outlive its run, hang the server or vanish in a crash.
   the log sinks, enforces the timeout and reports the Outcome to `on_exit`.
 - The job's processes die with the cloud: on a normal exit (atexit: SIGTERM/SIGINT end the cloud through
   sys.exit) the groups are killed; on `kill -9` the main process gets SIGKILL from the kernel (PR_SET_PDEATHSIG on
-  Linux), and processes it left behind carry MARKER_ENV=<job id>, so the restarted cloud's recovery finds and kills
-  them (kill_leftovers).
+  Linux), and processes it left behind carry MARKER_ENV=<job id> and OWNER_ENV=<cloud pid:start time>, so the next
+  cloud to start kills them (reap_orphans; a restarted cloud's recovery also ends its own runs' with kill_leftovers).
 
 A service uses it as Glue does (glue/models.py): `jobs.start(JobSpec(job_id=<unique id>, command=[...], cwd=...,
 env={...}, timeout=seconds, stdout=LogWriter(...), stderr=LogWriter(...), on_exit=ended))` and `job.stop()`; `ended`
@@ -34,13 +34,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
 log = logging.getLogger(__name__)
 
 MARKER_ENV = "MWAA_LOCAL_JOB_ID"  # inherited by every process a job starts (unless it scrubs its environment)
+OWNER_ENV = "MWAA_LOCAL_JOB_OWNER"  # "<cloud pid>:<its start time>": the cloud process the job belongs to
 FLUSH_INTERVAL = 0.25  # seconds between log-sink flushes while a job runs
 _TICK = 0.05  # how often the watcher looks at stop / timeout / leftovers when nothing else wakes it
 _MAX_LINE = 256 * 1024  # a "line" without newline is cut here so a job cannot grow our memory unbounded
@@ -135,13 +136,24 @@ def _killpg(pgid: int, sig: int) -> None:
         pass
 
 
-def kill_leftovers(job_ids: Iterable[str]) -> int:
-    """Kills every process still carrying MARKER_ENV for one of `job_ids` (left by a cloud that died, since a kill -9
-    runs no cleanup); returns how many. Only the user's own processes are readable, which is all a job can be."""
-    wanted = {f"{MARKER_ENV}={job_id}".encode() for job_id in job_ids}
-    if not wanted or not Path("/proc").is_dir():
-        return 0
-    killed = 0
+def _start_time(pid: int | str) -> str | None:
+    """A process's start time (clock ticks since boot): with the pid, it names one process across pid reuse."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _owner_token() -> str:
+    return f"{os.getpid()}:{_start_time(os.getpid())}"
+
+
+def _marked_processes() -> Iterator[tuple[int, str, str]]:
+    """(pid, job id, owner token) of every process carrying MARKER_ENV. Only the user's own processes are readable,
+    which is all a job can be."""
+    if not Path("/proc").is_dir():
+        return
+    marker, owner = f"{MARKER_ENV}=".encode(), f"{OWNER_ENV}=".encode()
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == os.getpid():
             continue
@@ -149,12 +161,34 @@ def kill_leftovers(job_ids: Iterable[str]) -> int:
             environ = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if wanted.intersection(environ):
-            try:
-                os.kill(int(entry), signal.SIGKILL)
-                killed += 1
-            except (ProcessLookupError, PermissionError):
-                pass
+        job = next((v[len(marker):] for v in environ if v.startswith(marker)), None)
+        if job is not None:
+            token = next((v[len(owner):] for v in environ if v.startswith(owner)), b"")
+            yield int(entry), job.decode(errors="replace"), token.decode(errors="replace")
+
+
+def _kill(pid: int) -> bool:
+    try:
+        os.kill(pid, signal.SIGKILL)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
+def kill_leftovers(job_ids: Iterable[str]) -> int:
+    """Kills every process still carrying MARKER_ENV for one of `job_ids`; returns how many."""
+    wanted = set(job_ids)
+    return sum(_kill(pid) for pid, job, _ in _marked_processes() if job in wanted) if wanted else 0
+
+
+def reap_orphans() -> int:
+    """Kills the job processes whose cloud process is gone (a kill -9 runs no cleanup), whichever cloud started them:
+    nothing else would ever end them. Services call it when they start; returns how many."""
+    killed = 0
+    for pid, _, owner in _marked_processes():
+        owner_pid, _, started = owner.partition(":")
+        if not (owner_pid.isdigit() and started and _start_time(owner_pid) == started):
+            killed += _kill(pid)
     return killed
 
 
@@ -224,7 +258,7 @@ class Job:
 
     def _spawn(self) -> subprocess.Popen:
         spec = self.spec
-        env = {**spec.env, MARKER_ENV: spec.job_id}
+        env = {**spec.env, MARKER_ENV: spec.job_id, OWNER_ENV: _owner_token()}
         return subprocess.Popen(list(spec.command), cwd=spec.cwd, env=env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
                                 preexec_fn=_die_with_parent(os.getpid()))

@@ -95,3 +95,28 @@ def test_in_flight_statements_and_job_runs_read_failed_after_kill_9(tmp_path):
         assert after == before
     finally:
         cloud.stop()
+
+
+def test_a_stopped_cloud_ends_its_jobs_and_they_read_failed_after_restart(tmp_path):
+    """SIGTERM (./mwaa-local stop, Ctrl-C) kills every job's group on the way out; the runs read FAILED on restart."""
+    state = tmp_path / "state"
+    cloud = process.start(state_dir=state)
+    try:
+        aws = process.clients(cloud.endpoint_url)
+        aws("s3").create_bucket(Bucket="graceful")
+        aws("s3").put_object(Bucket="graceful", Key="children.py", Body=SPAWNS_CHILDREN.read_bytes())
+        aws("glue").create_job(Name="graceful-sleeper", Role="r",
+                               Command={"Name": "pythonshell", "ScriptLocation": "s3://graceful/children.py"})
+        marker = tmp_path / "marker.json"
+        run_id = aws("glue").start_job_run(JobName="graceful-sleeper", Arguments={
+            "--marker": str(marker), "--wait": "1"})["JobRunId"]
+        record = _until(lambda: marker.exists() and json.loads(marker.read_text()), "the job's marker")
+        assert all(_alive(pid) for pid in record["pids"])
+    finally:
+        cloud.stop(signal.SIGTERM)
+    assert cloud.process.returncode == 0  # it exited by itself, not by the SIGKILL stop() falls back to
+    _until(lambda: not any(_alive(pid) for pid in record["pids"]), "the end of the job's processes")
+
+    with process.start(state_dir=state) as cloud:
+        run = process.clients(cloud.endpoint_url)("glue").get_job_run(JobName="graceful-sleeper", RunId=run_id)
+        assert (run["JobRun"]["JobRunState"], run["JobRun"]["ErrorMessage"]) == ("FAILED", jobs.restart_error("job run"))

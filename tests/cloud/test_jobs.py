@@ -140,12 +140,12 @@ def test_a_process_that_escaped_the_group(tmp_path, scrub):
             os.kill(escaped, signal.SIGKILL)
 
 
-def test_environment_is_exactly_the_spec_plus_the_marker(tmp_path):
+def test_environment_is_exactly_the_spec_plus_the_markers(tmp_path):
     lines: list[str] = []
     job_spec = spec(tmp_path, [sys.executable, "-c", "import os; print(sorted(os.environ))"], stdout=lines.append,
                     job_id="env-check")
     assert jobs.start(job_spec).wait(timeout=60).returncode == 0
-    assert set(eval(lines[0])) - {"LC_CTYPE"} == {"PATH", jobs.MARKER_ENV}  # Python may add LC_CTYPE
+    assert set(eval(lines[0])) - {"LC_CTYPE"} == {"PATH", jobs.MARKER_ENV, jobs.OWNER_ENV}  # Python may add LC_CTYPE
 
 
 def test_missing_executable_is_a_start_error(tmp_path):
@@ -168,23 +168,37 @@ def test_kill_leftovers_finds_processes_by_their_job_marker(tmp_path):
         bystander.wait()
 
 
-def test_the_main_process_dies_with_the_process_that_started_it(tmp_path):
-    """kill -9 of the cloud runs no handler; the kernel kills the job's main process (PR_SET_PDEATHSIG)."""
+def test_a_job_dies_with_the_process_that_started_it(tmp_path):
+    """kill -9 of the cloud runs no handler: the kernel kills the job's main process (PR_SET_PDEATHSIG), and what it
+    started is killed by the next cloud's reap_orphans, which leaves jobs of live clouds alone."""
     host = textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
         from pathlib import Path
         from mwaa_local.cloud import jobs
-        job = jobs.start(jobs.JobSpec(job_id='pdeathsig', command=['sleep', '300'], cwd=Path('.'), env={{}}))
-        print(job.pid, flush=True)
+        lines = []
+        job = jobs.start(jobs.JobSpec(job_id='orphaned', command=['sh', '-c', 'sleep 300 & echo $!; wait'],
+                                      cwd=Path('.'), env={{'PATH': {os.environ["PATH"]!r}}}, stdout=lines.append))
+        while not lines:
+            time.sleep(0.01)
+        print(job.pid, lines[0], flush=True)
         time.sleep(300)
     """)
     cloud = subprocess.Popen([sys.executable, "-c", host], stdout=subprocess.PIPE, text=True, cwd=tmp_path)
-    job_pid = int(cloud.stdout.readline())
-    assert alive(job_pid)
-    cloud.kill()
-    cloud.wait()
-    wait_for(lambda: not alive(job_pid), what="the job's death with its parent")
+    main_pid, child_pid = map(int, cloud.stdout.readline().split())
+    ours = jobs.start(spec(tmp_path, ["sleep", "300"], job_id="alive-owner"))  # this process owns it: not an orphan
+    try:
+        assert alive(main_pid) and alive(child_pid)
+        cloud.kill()
+        cloud.wait()
+        wait_for(lambda: not alive(main_pid), what="the job's death with its parent")
+        assert alive(child_pid)  # no handler ran: only a later cloud can end it
+        assert jobs.reap_orphans() >= 1  # (more if another dead cloud left some)
+        wait_for(lambda: not alive(child_pid), what="the orphan's end")
+        assert alive(ours.pid)
+    finally:
+        ours.stop()
+        assert ours.wait(timeout=60).stopped
 
 
 def test_stop_after_the_end_is_harmless(tmp_path):

@@ -92,6 +92,7 @@ class JobRuns:
         self._jobs: dict[str, jobs.Job] = {}
         context.store.register(STATE, self._snapshot, self._restore)
         context.store.register_recovery(STATE, self._recover)
+        jobs.reap_orphans()  # job processes of any cloud that died by kill -9
 
     # -- persistence ------------------------------------------------------------------------------------------
     def _snapshot(self) -> list[dict]:
