@@ -118,5 +118,6 @@ def test_a_stopped_cloud_ends_its_jobs_and_they_read_failed_after_restart(tmp_pa
     _until(lambda: not any(_alive(pid) for pid in record["pids"]), "the end of the job's processes")
 
     with process.start(state_dir=state) as cloud:
-        run = process.clients(cloud.endpoint_url)("glue").get_job_run(JobName="graceful-sleeper", RunId=run_id)
-        assert (run["JobRun"]["JobRunState"], run["JobRun"]["ErrorMessage"]) == ("FAILED", jobs.restart_error("job run"))
+        glue = process.clients(cloud.endpoint_url)("glue")
+        run = glue.get_job_run(JobName="graceful-sleeper", RunId=run_id)["JobRun"]
+        assert (run["JobRunState"], run["ErrorMessage"]) == ("FAILED", jobs.restart_error("job run"))
