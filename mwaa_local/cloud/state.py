@@ -85,9 +85,9 @@ class StateStore:
 
     def register_recovery(self, name: str, recover: Callable[[], bool]) -> None:
         """`recover()` runs once after every snapshot is restored, to settle the work that was in flight when the
-        previous process died (statements, job runs: FAILED, see jobs.restart_error). It runs after all restores so
-        it may use other services' state (e.g. write to CloudWatch Logs); returning True saves `name` at once, so
-        the verdict survives another crash."""
+        previous process died (statements, job runs: FAILED, see jobs.restart_error), when the store is persistent.
+        It runs after all restores so it may use other services' state (e.g. write to CloudWatch Logs); returning
+        True saves `name` at once, so the verdict survives another crash."""
         self._recoveries[name] = recover
 
     @contextmanager
@@ -156,14 +156,13 @@ class StateStore:
             except Exception as exc:  # a snapshot from an incompatible version must not stop the cloud
                 log.error("could not restore %s from %s (%s); starting it empty", name, path, exc)
         self._collect_garbage(set(loaded_blobs))
-        self._recover(restored)
+        self._recover()
         return restored
 
-    def _recover(self, restored: list[str]) -> None:
-        for name in restored:
-            recover = self._recoveries.get(name)
+    def _recover(self) -> None:
+        for name, recover in self._recoveries.items():  # also without a snapshot: a service may keep its own records
             try:
-                if recover is not None and recover():
+                if recover():
                     self.save(name)
             except Exception:  # a failed recovery must not stop the cloud; the state stays as it was loaded
                 log.exception("could not recover the in-flight work of %s", name)

@@ -12,9 +12,9 @@ from pathlib import Path
 from mwaa_local.cloud import jobs, process
 
 SPAWNS_CHILDREN = Path(__file__).parent / "glue" / "scripts" / "spawns_children.py"
-TEN = "ten"
 # 10^12 rows through a cross join: it runs until the cloud dies (DuckDB streams it; no memory grows).
-ENDLESS = "SELECT count(*) FROM " + ", ".join(f"{TEN} t{n}" for n in range(12))
+TEN = "WITH ten AS (" + " UNION ALL ".join(f"SELECT {n} AS n" for n in range(10)) + ") "
+ENDLESS = TEN + "SELECT count(*) FROM " + ", ".join(f"ten t{n}" for n in range(12))
 
 
 def _alive(pid: int) -> bool:
@@ -42,14 +42,10 @@ def test_in_flight_statements_and_job_runs_read_failed_after_kill_9(tmp_path):
     try:
         aws = process.clients(cloud.endpoint_url)
         redshift, glue, target = aws("redshift-data"), aws("glue"), {"Database": "dev", "WorkgroupName": "local-wg"}
-        setup = redshift.batch_execute_statement(Sqls=[
-            f"CREATE TABLE {TEN} (n int)", f"INSERT INTO {TEN} VALUES " + ", ".join(f"({n})" for n in range(10))],
-            **target)["Id"]
-        _until(lambda: _status(redshift, setup) in ("FINISHED", "FAILED", "ABORTED"), "the setup's end")
-        assert _status(redshift, setup) == "FINISHED", redshift.describe_statement(Id=setup)
+        # The first statements of this state dir: no history snapshot exists before the crash.
         running = redshift.execute_statement(Sql=ENDLESS, **target)["Id"]
         _until(lambda: _status(redshift, running) == "STARTED", "the endless statement's start")
-        queued = redshift.execute_statement(Sql=f"SELECT count(*) FROM {TEN}", **target)["Id"]  # waits for the lock
+        queued = redshift.batch_execute_statement(Sqls=["SELECT 1", "SELECT 2"], **target)["Id"]  # waits for the lock
 
         aws("s3").create_bucket(Bucket="crash")
         aws("s3").put_object(Bucket="crash", Key="children.py", Body=SPAWNS_CHILDREN.read_bytes())
@@ -77,7 +73,10 @@ def test_in_flight_statements_and_job_runs_read_failed_after_kill_9(tmp_path):
             described = redshift.describe_statement(Id=statement_id)
             assert (described["Status"], described["Error"]) == ("FAILED", message)
         assert message == "the local cloud restarted while this statement was running; re-run it"
-        assert _status(redshift, setup) == "FINISHED"
+        parts = redshift.describe_statement(Id=queued)["SubStatements"]
+        assert [(p["Status"], p.get("Error")) for p in parts] == [("FAILED", message), ("ABORTED", None)]
+        assert {s["Id"] for s in redshift.list_statements(Status="FAILED")["Statements"]} == {running, queued}
+        assert list((state / "redshift" / "submitted").iterdir()) == []  # the records are in the history now
 
         run = glue.get_job_run(JobName="crash-sleeper", RunId=run_id)["JobRun"]
         assert (run["JobRunState"], run["ErrorMessage"]) == ("FAILED", jobs.restart_error("job run"))
@@ -103,6 +102,10 @@ def test_a_stopped_cloud_ends_its_jobs_and_they_read_failed_after_restart(tmp_pa
     cloud = process.start(state_dir=state)
     try:
         aws = process.clients(cloud.endpoint_url)
+        done = aws("redshift-data").execute_statement(Sql="SELECT 1", Database="dev", WorkgroupName="local-wg")["Id"]
+        _until(lambda: _status(aws("redshift-data"), done) == "FINISHED", "a statement's end")
+        records = state / "redshift" / "submitted"  # an ended statement keeps no record (removed just after its end)
+        _until(lambda: not list(records.iterdir()), "the removal of the statement's record")
         aws("s3").create_bucket(Bucket="graceful")
         aws("s3").put_object(Bucket="graceful", Key="children.py", Body=SPAWNS_CHILDREN.read_bytes())
         aws("glue").create_job(Name="graceful-sleeper", Role="r",

@@ -3,9 +3,9 @@
 A statement is submitted, queued on a small thread pool, and run against its database under that database's lock
 (DuckDB has one writer per file): SUBMITTED -> PICKED -> STARTED -> FINISHED | FAILED | ABORTED.
 Everything a statement (or a batch) runs happens in ONE DuckDB transaction, so a failure leaves no trace.
-Statement history is snapshotted through the state store when a statement is submitted and when it ends; result
-sets live in Parquet files under the service's data dir, so both survive a restart. A statement caught mid-run by a
-crash reads FAILED after the restart (jobs.restart_error), never "not found".
+A statement is recorded when it is submitted (a small file of its own) and the history is snapshotted through the
+state store when it ends; result sets live in Parquet files under the service's data dir, so all survive a restart.
+A statement caught mid-run by a crash reads FAILED after the restart (jobs.restart_error), never "not found".
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy as copy_module
 import datetime as dt
 import logging
+import pickle
 import threading
 import time
 import uuid
@@ -145,6 +146,8 @@ class RedshiftDataBackend:
         self.tmp_dir = root / "tmp"
         self.results_dir.mkdir(exist_ok=True)
         self.tmp_dir.mkdir(exist_ok=True)
+        self.submitted_dir = root / "submitted"  # one small file per statement in flight, see _record_submitted
+        self.submitted_dir.mkdir(exist_ok=True)
         self.statements: dict[str, Statement] = {}
         self._lock = threading.RLock()
         self._running: dict[str, Database] = {}
@@ -168,10 +171,31 @@ class RedshiftDataBackend:
             if path.name not in kept:
                 path.unlink(missing_ok=True)
 
+    def _record_submitted(self, statement: Statement) -> None:
+        """Makes a new statement durable at once, as its own small file rather than a snapshot of the whole history
+        (that would cost every ExecuteStatement the pickling of up to HISTORY_LIMIT statements). It is removed once
+        the history snapshot holds the statement's end."""
+        if not self.context.store.persistent:
+            return
+        path = self.submitted_dir / f"{statement.id}.pkl"
+        try:
+            path.with_suffix(".tmp").write_bytes(pickle.dumps(copy_module.copy(statement)))
+            path.with_suffix(".tmp").replace(path)  # never a half-written record (a kill -9 keeps the page cache)
+        except OSError:
+            log.exception("could not record statement %s", statement.id)
+
     def _recover(self) -> bool:
         """Statements in flight when the cloud died: their transaction died with it, so they read FAILED."""
         message = jobs.restart_error("statement")
+        records = sorted(self.submitted_dir.glob("*.pkl"), key=lambda path: path.stat().st_mtime)
         with self._lock:
+            for path in records:
+                try:
+                    statement = pickle.loads(path.read_bytes())
+                except Exception:  # torn or from another version: nothing to recover from it
+                    log.warning("ignoring unreadable statement record %s", path)
+                    continue
+                self.statements.setdefault(statement.id, statement)
             interrupted = [s for s in self.statements.values() if s.status not in TERMINAL]
             for statement in interrupted:
                 pending = [p for p in statement.parts if p.status not in TERMINAL]
@@ -181,7 +205,11 @@ class RedshiftDataBackend:
                 if failed is not None:
                     failed.error = message
                 statement.set_status("FAILED", message)
-        return bool(interrupted)
+        if interrupted:
+            self._persist()
+        for path in records:  # only now that the history holds them
+            path.unlink(missing_ok=True)
+        return False
 
     def _persist(self) -> None:
         try:
@@ -224,7 +252,7 @@ class RedshiftDataBackend:
                               parameters=list(parameters or []), pid=1073741824 + len(self.statements), **extra)
         with self._lock:
             self.statements[statement_id] = statement
-        self._persist()  # before it runs: a crash mid-run must leave a FAILED statement, not a missing one
+        self._record_submitted(statement)  # before it runs: a crash must leave a FAILED statement, not a missing one
         self._pool.submit(self._run, statement, endpoint, params)
         self._trim_history()
         return statement
@@ -269,6 +297,7 @@ class RedshiftDataBackend:
             self._fail(statement, f"internal error of the local cloud: {exc}", 0)
         finally:
             self._persist()
+            (self.submitted_dir / f"{statement.id}.pkl").unlink(missing_ok=True)
 
     def _fail(self, statement: Statement, message: str, duration: int) -> None:
         statement.duration_ns = duration
