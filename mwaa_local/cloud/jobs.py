@@ -83,7 +83,9 @@ class JobSpec:
     timeout: float | None = None  # seconds from start; None = no limit
     stdout: LogSink | Callable[[str], None] | None = None
     stderr: LogSink | Callable[[str], None] | None = None
-    on_exit: Callable[[Outcome], None] | None = None  # called once, after the sinks are flushed
+    # called once, after the group is gone and the sinks are flushed; not while the cloud exits (the job is then
+    # left in flight for the next start's recovery)
+    on_exit: Callable[[Outcome], None] | None = None
     stop_grace: float = 3.0  # after Stop or timeout: SIGTERM, then SIGKILL this much later
     exit_grace: float = 0.5  # after the main process exits: the same for what it left behind
     tail_lines: int = 200
@@ -284,6 +286,11 @@ class Job:
             if self._outcome is None:
                 self._outcome = Outcome(process.returncode, False, self._stop.is_set(), (), self.started, time.time())
         finally:
+            if self._outcome is not None and self.spec.on_exit is not None and not _exiting:
+                try:
+                    self.spec.on_exit(self._outcome)
+                except Exception:
+                    log.exception("job %s: on_exit failed", self.spec.job_id)
             self._close()
             with _live_lock:
                 _live.discard(self)
@@ -335,11 +342,6 @@ class Job:
         pipes.drain(until=time.monotonic() + 0.2)  # what the group wrote before it died; a process that escaped
         pipes.flush_sinks()                       # and holds a pipe cannot keep us here
         self._outcome = Outcome(process.returncode, timed_out, stopped, pipes.tail(), self.started, time.time())
-        if spec.on_exit is not None and not _exiting:
-            try:
-                spec.on_exit(self._outcome)
-            except Exception:
-                log.exception("job %s: on_exit failed", spec.job_id)
 
     def _close(self) -> None:
         with self._fd_lock:
