@@ -29,6 +29,7 @@ import dataclasses
 import logging
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -194,10 +195,15 @@ def reap_orphans() -> int:
     return killed
 
 
-# PR_SET_PDEATHSIG: the kernel sends the job SIGKILL when the thread that started it dies (also on kill -9).
+# PR_SET_PDEATHSIG: the kernel sends the job SIGKILL when the thread that started it dies (also on kill -9). Set by
+# util-linux's setpriv exec'ing into the command, so the job starts with vfork (a fork of a cloud-sized process costs
+# ~15 ms, and a Python preexec_fn in a threaded process can deadlock); without setpriv, by prctl in a preexec_fn.
+# (If the cloud dies in the instant before the prctl, reap_orphans still ends the job at the next start.)
+_LINUX = sys.platform.startswith("linux")
+_SETPRIV = shutil.which("setpriv") if _LINUX else None
 _PR_SET_PDEATHSIG = 1
 try:
-    _prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl if _LINUX else None
 except (OSError, AttributeError):
     _prctl = None
 
@@ -212,6 +218,19 @@ def _die_with_parent(parent_pid: int) -> Callable[[], None] | None:
             os.kill(os.getpid(), signal.SIGKILL)
 
     return preexec
+
+
+def _resolve(command: Sequence[str], env: Mapping[str, str], cwd: Path) -> list[str]:
+    """The command with its executable found as exec would (on the job's PATH): a missing one is a JobStartError
+    here, not an exit code of setpriv."""
+    program = command[0] if command else ""
+    if os.sep in program:
+        found = program if os.access(Path(cwd, program), os.X_OK) else None
+    else:
+        found = shutil.which(program, path=env.get("PATH", os.defpath))
+    if not found:
+        raise JobStartError(f"could not start {program!r}: not found or not executable")
+    return [found, *command[1:]]
 
 
 # -- the job ------------------------------------------------------------------------------------------------------
@@ -261,9 +280,14 @@ class Job:
     def _spawn(self) -> subprocess.Popen:
         spec = self.spec
         env = {**spec.env, MARKER_ENV: spec.job_id, OWNER_ENV: _owner_token()}
-        return subprocess.Popen(list(spec.command), cwd=spec.cwd, env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                                preexec_fn=_die_with_parent(os.getpid()))
+        command = _resolve(spec.command, env, spec.cwd)
+        preexec = None
+        if _SETPRIV:
+            command = [_SETPRIV, "--pdeathsig", "KILL", "--", *command]
+        else:
+            preexec = _die_with_parent(os.getpid())
+        return subprocess.Popen(command, cwd=spec.cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True, preexec_fn=preexec)
 
     def _run(self, started: threading.Event, failure: list) -> None:
         # The process is started by this thread and this thread lives until it is gone: PR_SET_PDEATHSIG fires when
@@ -272,7 +296,7 @@ class Job:
         try:
             try:
                 process = self._spawn()
-            except (OSError, subprocess.SubprocessError) as exc:
+            except (OSError, subprocess.SubprocessError, JobStartError) as exc:
                 failure.append(exc)
                 return
             finally:
@@ -456,7 +480,9 @@ def start(spec: JobSpec) -> Job:
     if failure:
         with _live_lock:
             _live.discard(job)
-        raise JobStartError(f"could not start {spec.command[0]}: {failure[0]}")
+        if isinstance(failure[0], JobStartError):
+            raise failure[0]
+        raise JobStartError(f"could not start {spec.command[0]!r}: {failure[0]}")
     return job
 
 

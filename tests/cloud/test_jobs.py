@@ -148,9 +148,11 @@ def test_environment_is_exactly_the_spec_plus_the_markers(tmp_path):
     assert set(eval(lines[0])) - {"LC_CTYPE"} == {"PATH", jobs.MARKER_ENV, jobs.OWNER_ENV}  # Python may add LC_CTYPE
 
 
-def test_missing_executable_is_a_start_error(tmp_path):
+def test_missing_executable_or_cwd_is_a_start_error(tmp_path):
     with pytest.raises(jobs.JobStartError, match="no-such-program"):
         jobs.start(spec(tmp_path, ["no-such-program-anywhere"]))
+    with pytest.raises(jobs.JobStartError, match="No such file or directory"):
+        jobs.start(spec(tmp_path / "missing", ["true"]))
     assert not any(job.spec.command == ["no-such-program-anywhere"] for job in jobs.running())
 
 
@@ -168,14 +170,20 @@ def test_kill_leftovers_finds_processes_by_their_job_marker(tmp_path):
         bystander.wait()
 
 
-def test_a_job_dies_with_the_process_that_started_it(tmp_path):
-    """kill -9 of the cloud runs no handler: the kernel kills the job's main process (PR_SET_PDEATHSIG), and what it
-    started is killed by the next cloud's reap_orphans, which leaves jobs of live clouds alone."""
+@pytest.mark.parametrize("setpriv", [True, False], ids=["setpriv", "prctl-preexec"])
+def test_a_job_dies_with_the_process_that_started_it(tmp_path, setpriv):
+    """kill -9 of the cloud runs no handler: the kernel kills the job's main process (PR_SET_PDEATHSIG, set by
+    setpriv or, without it, by prctl), and what it started is killed by the next cloud's reap_orphans, which leaves
+    jobs of live clouds alone."""
+    if setpriv and not jobs._SETPRIV:
+        pytest.skip("util-linux setpriv is not installed")
     host = textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
         from pathlib import Path
         from mwaa_local.cloud import jobs
+        if not {setpriv}:
+            jobs._SETPRIV = None
         lines = []
         job = jobs.start(jobs.JobSpec(job_id='orphaned', command=['sh', '-c', 'sleep 300 & echo $!; wait'],
                                       cwd=Path('.'), env={{'PATH': {os.environ["PATH"]!r}}}, stdout=lines.append))
