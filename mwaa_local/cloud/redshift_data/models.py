@@ -3,8 +3,9 @@
 A statement is submitted, queued on a small thread pool, and run against its database under that database's lock
 (DuckDB has one writer per file): SUBMITTED -> PICKED -> STARTED -> FINISHED | FAILED | ABORTED.
 Everything a statement (or a batch) runs happens in ONE DuckDB transaction, so a failure leaves no trace.
-Statement history is snapshotted through the state store when a statement ends; result sets live in Parquet
-files under the service's data dir, so both survive a restart (a statement caught mid-run ends FAILED).
+A statement is recorded when it is submitted (a small file of its own) and the history is snapshotted through the
+state store when it ends; result sets live in Parquet files under the service's data dir, so all survive a restart.
+A statement caught mid-run by a crash reads FAILED after the restart (jobs.restart_error), never "not found".
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import copy as copy_module
 import datetime as dt
 import logging
+import pickle
 import shutil
 import threading
 import time
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from mwaa_local.cloud import faults, moto_state
+from mwaa_local.cloud import faults, jobs, moto_state
 from mwaa_local.cloud.context import CloudContext
 from mwaa_local.cloud.redshift_data import copy as copy_cmd
 from mwaa_local.cloud.redshift_data import dialect, results
@@ -170,6 +172,8 @@ class RedshiftDataBackend:
                                    workgroups=self._workgroup_storage)
         self.results_dir.mkdir(exist_ok=True)
         self.tmp_dir.mkdir(exist_ok=True)
+        self.submitted_dir = root / "submitted"  # one small file per statement in flight, see _record_submitted
+        self.submitted_dir.mkdir(exist_ok=True)
         self.statements: dict[str, Statement] = {}
         self._lock = threading.RLock()
         self._running: dict[str, Database] = {}
@@ -177,6 +181,7 @@ class RedshiftDataBackend:
         self._query_ids = iter(range(int(time.time()) % 100000 * 1000, 1 << 62))
         context.store.register(STATE_NAME, self._snapshot, self._restore)
         context.registry[STATE_NAME] = self
+        context.store.register_recovery(STATE_NAME, self._recover)
 
     def _workgroup_storage(self, name: str) -> tuple[str, str] | None:
         serverless = self.context.registry.get("redshift-serverless")
@@ -193,16 +198,51 @@ class RedshiftDataBackend:
     def _restore(self, saved: list[Statement]) -> None:
         with self._lock:
             for statement in saved:
-                if statement.status not in TERMINAL:  # the process died while it ran: its transaction is gone
-                    statement.set_status("FAILED", "The statement was interrupted by a restart of the local cloud.")
-                    for part in statement.parts:
-                        if part.status not in TERMINAL:
-                            part.status = "FAILED" if part.status == "STARTED" else "ABORTED"
                 self.statements[statement.id] = statement
         kept = {p.result.path.name for s in saved for p in s.parts if p.result}
         for path in self.results_dir.glob("*.parquet"):
             if path.name not in kept:
                 path.unlink(missing_ok=True)
+
+    def _record_submitted(self, statement: Statement) -> None:
+        """Makes a new statement durable at once, as its own small file rather than a snapshot of the whole history
+        (that would cost every ExecuteStatement the pickling of up to HISTORY_LIMIT statements). It is removed once
+        the history snapshot holds the statement's end."""
+        if not self.context.store.persistent:
+            return
+        path = self.submitted_dir / f"{statement.id}.pkl"
+        try:
+            path.with_suffix(".tmp").write_bytes(pickle.dumps(copy_module.copy(statement)))
+            path.with_suffix(".tmp").replace(path)  # never a half-written record (a kill -9 keeps the page cache)
+        except OSError:
+            log.exception("could not record statement %s", statement.id)
+
+    def _recover(self) -> bool:
+        """Statements in flight when the cloud died: their transaction died with it, so they read FAILED."""
+        message = jobs.restart_error("statement")
+        records = sorted(self.submitted_dir.glob("*.pkl"), key=lambda path: path.stat().st_mtime)
+        with self._lock:
+            for path in records:
+                try:
+                    statement = pickle.loads(path.read_bytes())
+                except Exception:  # torn or from another version: nothing to recover from it
+                    log.warning("ignoring unreadable statement record %s", path)
+                    continue
+                self.statements.setdefault(statement.id, statement)
+            interrupted = [s for s in self.statements.values() if s.status not in TERMINAL]
+            for statement in interrupted:
+                pending = [p for p in statement.parts if p.status not in TERMINAL]
+                failed = next((p for p in pending if p.status == "STARTED"), pending[0] if pending else None)
+                for part in pending:
+                    part.status, part.updated_at = ("FAILED", _now()) if part is failed else ("ABORTED", _now())
+                if failed is not None:
+                    failed.error = message
+                statement.set_status("FAILED", message)
+        if interrupted:
+            self._persist()
+        for path in records:  # only now that the history holds them
+            path.unlink(missing_ok=True)
+        return False
 
     def _persist(self) -> None:
         try:
@@ -245,6 +285,7 @@ class RedshiftDataBackend:
                               parameters=list(parameters or []), pid=1073741824 + len(self.statements), **extra)
         with self._lock:
             self.statements[statement_id] = statement
+        self._record_submitted(statement)  # before it runs: a crash must leave a FAILED statement, not a missing one
         self._pool.submit(self._run, statement, endpoint, params)
         self._trim_history()
         return statement
@@ -289,6 +330,7 @@ class RedshiftDataBackend:
             self._fail(statement, f"internal error of the local cloud: {exc}", 0)
         finally:
             self._persist()
+            (self.submitted_dir / f"{statement.id}.pkl").unlink(missing_ok=True)
 
     def _fail(self, statement: Statement, message: str, duration: int) -> None:
         statement.duration_ns = duration
