@@ -195,7 +195,7 @@ def test_stop_crawler_on_a_running_crawl_goes_stopping_then_ready_cancelled(aws,
     assert set(_tables(glue, database)) == {"keep", "drop"}
 
 
-def test_bad_crawl_holds_are_refused(local_cloud):
+def test_bad_crawl_holds_are_refused():
     for spec, message in [({"service": "glue", "hold_seconds": 5}, "crawler"),
                           ({"service": "glue", "crawler": "c", "hold_seconds": 0}, "hold_seconds"),
                           ({"service": "glue", "crawler": "c", "hold_seconds": True}, "hold_seconds"),
