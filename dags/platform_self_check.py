@@ -11,6 +11,8 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import dag, task
 
+from mwaa_platform.settings import settings
+
 
 @dag(
     dag_id="platform_self_check",
@@ -20,7 +22,8 @@ from airflow.sdk import dag, task
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     tags=["platform", "self-check"],
-    default_args={"owner": "platform", "retries": 2, "retry_delay": timedelta(seconds=30)},
+    default_args={"owner": "platform", "retries": 2,
+                  "retry_delay": timedelta(seconds=settings()["retry_delay_seconds"])},
 )
 def platform_self_check():
     @task

@@ -13,17 +13,19 @@ SECRETS_BACKEND = "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsM
 SECRETS_BACKEND_KWARGS = {"connections_prefix": "airflow/connections", "variables_prefix": "airflow/variables"}
 
 
-def airflow_environment(endpoint_url: str, airflow_home: Path, sql_alchemy_conn: str) -> dict[str, str]:
+def airflow_environment(endpoint_url: str, airflow_home: Path, sql_alchemy_conn: str, dags: Path = paths.DAGS,
+                        plugins: Path = paths.PLUGINS, include: Path = paths.INCLUDE) -> dict[str, str]:
+    """`dags`/`plugins`/`include`: the working tree by default, or a tree pulled from the MWAA bucket."""
     return {
         **client_environment(endpoint_url),
         "AIRFLOW_HOME": str(airflow_home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(paths.DAGS),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(paths.PLUGINS),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sql_alchemy_conn,
         "AIRFLOW__SECRETS__BACKEND": SECRETS_BACKEND,
         "AIRFLOW__SECRETS__BACKEND_KWARGS": json.dumps(SECRETS_BACKEND_KWARGS),
-        "MWAA_INCLUDE_DIR": str(paths.INCLUDE),
+        "MWAA_INCLUDE_DIR": str(include),
         "PLATFORM_ENV": "local",
-        "PYTHONPATH": f"{paths.ROOT}:{paths.PLUGINS}",
+        "PYTHONPATH": f"{paths.ROOT}:{plugins}",
     }

@@ -8,16 +8,22 @@
 
 Unchanged objects are skipped (MD5 vs ETag), so re-syncing creates no new object versions; objects under dags/
 that no longer exist locally are deleted. Works against AWS and the local cloud alike.
+
+`pull` is the other direction, what an MWAA worker does with that bucket: dags/ mirrored into a local folder and
+plugins.zip unzipped beside it, so local runs execute the DAG files as deployed, not the working tree.
 """
 
 from __future__ import annotations
 
 import hashlib
+import shutil
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mwaa_local import packaging, paths
+from mwaa_local.errors import UserError
 
 SKIPPED_PARTS = {"__pycache__", ".DS_Store"}
 
@@ -38,23 +44,23 @@ def _files(root: Path, prefix: str) -> dict[str, Path]:
     }
 
 
-def planned_objects(plugins_zip: Path) -> dict[str, Path]:
-    objects = {**_files(paths.DAGS, "dags/"), **_files(paths.INCLUDE, "dags/include/")}
+def planned_objects(plugins_zip: Path, dags: Path = paths.DAGS, include: Path = paths.INCLUDE) -> dict[str, Path]:
+    objects = {**_files(dags, "dags/"), **_files(include, "dags/include/")}
     objects.update({"plugins.zip": plugins_zip, "requirements.txt": paths.REQUIREMENTS, "startup.sh": paths.STARTUP})
     return objects
 
 
-def _remote_etags(s3: Any, bucket: str) -> dict[str, str]:
+def _remote_etags(s3: Any, bucket: str, prefix: str = "") -> dict[str, str]:
     etags = {}
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
             etags[obj["Key"]] = obj["ETag"].strip('"')
     return etags
 
 
-def sync(s3: Any, bucket: str, delete: bool = True) -> SyncResult:
+def sync(s3: Any, bucket: str, delete: bool = True, dags: Path = paths.DAGS, include: Path = paths.INCLUDE) -> SyncResult:
     plugins_zip = packaging.build()
-    wanted = planned_objects(plugins_zip)
+    wanted = planned_objects(plugins_zip, dags, include)
     remote = _remote_etags(s3, bucket)
     result = SyncResult()
     for key, path in wanted.items():
@@ -72,3 +78,70 @@ def sync(s3: Any, bucket: str, delete: bool = True) -> SyncResult:
                 s3.delete_object(Bucket=bucket, Key=key)
                 result.deleted.append(key)
     return result
+
+
+# -- the other direction: what an MWAA worker runs -------------------------------------------------------------
+@dataclass
+class DeployedTree:
+    dags: Path  # s3://<bucket>/dags/ (include/ inside it, as on MWAA)
+    plugins: Path  # plugins.zip unzipped
+
+    @property
+    def include(self) -> Path:
+        return self.dags / "include"
+
+
+def _md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+
+
+def _write_atomically(path: Path, body: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_bytes(body)
+    partial.replace(path)
+
+
+def pull(s3: Any, bucket: str, dest: Path) -> DeployedTree:
+    """Mirrors s3://<bucket>/dags/ into <dest>/dags (unchanged files kept, files gone from the bucket removed) and
+    unzips s3://<bucket>/plugins.zip into <dest>/plugins when it changed. What MWAA's workers do on a deploy."""
+    tree = DeployedTree(dest / "dags", dest / "plugins")
+    remote = _remote_etags(s3, bucket, "dags/")
+    wanted = set()
+    for key, etag in remote.items():
+        rel = key.removeprefix("dags/")
+        if not rel or rel.endswith("/"):
+            continue  # folder placeholder objects
+        if ".." in rel.split("/") or rel.startswith("/"):
+            raise UserError(f"s3://{bucket}/{key}: refusing a key that would land outside {tree.dags}")
+        local = tree.dags / rel
+        wanted.add(local)
+        if not (local.is_file() and _md5(local) == etag):
+            _write_atomically(local, s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    if tree.dags.is_dir():
+        for path in sorted(tree.dags.rglob("*"), reverse=True):  # children before their folders
+            if "__pycache__" in path.parts:
+                continue
+            if path.is_file() and path not in wanted:
+                path.unlink()
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+    tree.dags.mkdir(parents=True, exist_ok=True)
+    _pull_plugins(s3, bucket, tree.plugins)
+    return tree
+
+
+def _pull_plugins(s3: Any, bucket: str, folder: Path) -> None:
+    etag = _remote_etags(s3, bucket, "plugins.zip").get("plugins.zip")
+    stamp = folder.with_name(folder.name + ".etag")  # the plugins.zip version unzipped last
+    if etag and stamp.is_file() and stamp.read_text() == etag and folder.is_dir():
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    if etag:
+        archive = folder.with_name(folder.name + ".zip")
+        _write_atomically(archive, s3.get_object(Bucket=bucket, Key="plugins.zip")["Body"].read())
+        with zipfile.ZipFile(archive) as opened:
+            opened.extractall(folder)  # extractall drops absolute paths and '..' parts
+        archive.unlink()
+    stamp.write_text(etag or "")

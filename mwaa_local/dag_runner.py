@@ -12,6 +12,7 @@ from pathlib import Path
 
 from mwaa_local import paths
 from mwaa_local.airflow_env import airflow_environment
+from mwaa_local.bucket_sync import DeployedTree
 
 _CHILD = r"""
 import json, sys
@@ -34,6 +35,7 @@ class DagRunResult:
     state: str
     tasks: dict[str, str]
     log_file: Path
+    run_id: str = ""  # Airflow's run_id of the DAG run ("" when the run did not happen)
 
     @property
     def ok(self) -> bool:
@@ -44,10 +46,13 @@ def default_airflow_home() -> Path:
     return paths.local_state() / "airflow"
 
 
-def local_airflow_env(endpoint_url: str, home: Path | None = None) -> dict[str, str]:
+def local_airflow_env(endpoint_url: str, home: Path | None = None, deployed: DeployedTree | None = None) -> dict[str, str]:
+    """`deployed`: run the DAGs, include/ and plugins pulled from the MWAA bucket (bucket_sync.pull), as MWAA
+    does; without it, the working tree."""
     home = home or default_airflow_home()
     home.mkdir(parents=True, exist_ok=True)
-    return {**os.environ, **airflow_environment(endpoint_url, home, f"sqlite:///{home / 'airflow.db'}")}
+    trees = {"dags": deployed.dags, "plugins": deployed.plugins, "include": deployed.include} if deployed else {}
+    return {**os.environ, **airflow_environment(endpoint_url, home, f"sqlite:///{home / 'airflow.db'}", **trees)}
 
 
 def migrate_metadata_db(env: dict[str, str]) -> None:
@@ -58,15 +63,17 @@ def migrate_metadata_db(env: dict[str, str]) -> None:
 
 def run_dag(dag_id: str, env: dict[str, str], logical_date: str | None = None, conf: dict | None = None,
             log_file: Path | None = None) -> DagRunResult:
-    """One `dag.test()` run in a child process with `env` (see local_airflow_env); output goes to log_file."""
+    """One `dag.test()` run in a child process with `env` (see local_airflow_env), of the DAG files in env's
+    AIRFLOW__CORE__DAGS_FOLDER; output goes to log_file."""
     runs = Path(env["AIRFLOW_HOME"]) / "runs"
     log_file = log_file or runs / f"{dag_id}-{(logical_date or 'now').replace(':', '')}.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-c", _CHILD, dag_id, logical_date or "", json.dumps(conf or {}), str(paths.DAGS)]
+    cmd = [sys.executable, "-c", _CHILD, dag_id, logical_date or "", json.dumps(conf or {}),
+           env["AIRFLOW__CORE__DAGS_FOLDER"]]
     with open(log_file, "w") as log:
         result = subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     marker = [line for line in log_file.read_text().splitlines() if line.startswith("@@RESULT@@")]
     if result.returncode != 0 or not marker:
         return DagRunResult(dag_id, "error", {}, log_file)
     outcome = json.loads(marker[-1].removeprefix("@@RESULT@@"))
-    return DagRunResult(dag_id, outcome["state"], outcome["tasks"], log_file)
+    return DagRunResult(dag_id, outcome["state"], outcome["tasks"], log_file, outcome["run_id"])

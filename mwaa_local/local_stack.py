@@ -75,7 +75,11 @@ class LocalStack:
         return done
 
     def env(self) -> dict[str, str]:
-        return dag_runner.local_airflow_env(self.endpoint_url, self.airflow_home)
+        """Airflow's environment for a run of the DAGs as deployed: the MWAA bucket's dags/ and plugins.zip pulled
+        into <airflow_home>/deployed first (as MWAA's workers do), never the working tree."""
+        deployed = bucket_sync.pull(self.client("s3"), provision.local_settings()["mwaa_bucket"],
+                                    self.airflow_home / "deployed")
+        return dag_runner.local_airflow_env(self.endpoint_url, self.airflow_home, deployed)
 
     def run_interval(self, dag_id: str, day: dt.date) -> dag_runner.DagRunResult:
         """Runs the daily data interval [day, day+1). A manual Airflow 3 run gets the interval that ENDS at its

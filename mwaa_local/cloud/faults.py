@@ -6,6 +6,10 @@ A fault is {service, sql_contains, times, message}: the next `times` statements 
 Data API checks right before it executes each statement of a batch, inside the batch's transaction, so a fault
 on the MERGE fires after the batch's COPYs ran and the whole batch rolls back.
 
+A crawl hold is {service: "glue", crawler, hold_seconds, times}: the next `times` crawls of that crawler pause
+right after they start (state RUNNING, and STOPPING once StopCrawler is called) until the fault is cleared or
+hold_seconds pass, so tests can act on a crawl in flight (StopCrawler, a restart) without racing it.
+
 Managed over HTTP on the cloud process (never persisted; a restart clears them):
   POST   /_localcloud/faults   {"service": "redshift-data", "sql_contains": "MERGE INTO x", "times": 1,
                                 "message": "..."}  -> 201 + the fault (with its id)
@@ -19,12 +23,15 @@ import itertools
 import json
 import re
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 
 from werkzeug.wrappers import Request, Response
 
 PATH = "/_localcloud/faults"
-SERVICES = ("redshift-data",)  # where the cloud checks for faults
+SERVICES = ("redshift-data", "glue")  # where the cloud checks for faults
+FIELDS = {"redshift-data": {"service", "sql_contains", "times", "message"},
+          "glue": {"service", "crawler", "hold_seconds", "times"}}
+MAX_HOLD_SECONDS = 3600
 
 
 class FaultError(ValueError):
@@ -43,19 +50,24 @@ class Fault:
     times: int
     message: str
     fired: int = 0
+    crawler: str = ""  # glue: the crawler whose crawls this holds
+    hold_seconds: float = 0.0
+    released: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
 
     @property
     def remaining(self) -> int:
         return self.times - self.fired
 
     def matches(self, service: str, sql: str) -> bool:
-        return self.remaining > 0 and service == self.service and _normalise(self.sql_contains) in _normalise(sql)
+        return (self.remaining > 0 and service == self.service and bool(self.sql_contains)
+                and _normalise(self.sql_contains) in _normalise(sql))
 
     def error_message(self) -> str:
         return f"{self.message} (fault {self.id} injected by the local cloud)"
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "remaining": self.remaining}
+        shown = {k: getattr(self, k) for k in ("id", *sorted(FIELDS[self.service]), "fired")}
+        return {**shown, "remaining": self.remaining}
 
 
 class FaultRegistry:
@@ -67,19 +79,21 @@ class FaultRegistry:
     def add(self, spec: dict) -> Fault:
         if not isinstance(spec, dict):
             raise FaultError("a fault is a JSON object: {service, sql_contains, times, message}")
-        unknown = sorted(set(spec) - {"service", "sql_contains", "times", "message"})
-        if unknown:
-            raise FaultError(f"unknown fault field(s) {', '.join(unknown)}; "
-                             "a fault has service, sql_contains, times, message")
         service = spec.get("service")
         if service not in SERVICES:
             raise FaultError(f"service must be one of {', '.join(SERVICES)} (got {service!r})")
-        sql_contains = spec.get("sql_contains")
-        if not isinstance(sql_contains, str) or not sql_contains.strip():
-            raise FaultError("sql_contains must be a non-empty string (the SQL a failing statement contains)")
+        unknown = sorted(set(spec) - FIELDS[service])
+        if unknown:
+            raise FaultError(f"unknown fault field(s) {', '.join(unknown)}; "
+                             f"a {service} fault has {', '.join(sorted(FIELDS[service]))}")
         times = spec.get("times", 1)
         if not isinstance(times, int) or isinstance(times, bool) or times < 1:
             raise FaultError(f"times must be a whole number >= 1 (got {times!r})")
+        if service == "glue":
+            return self._add_crawl_hold(spec, times)
+        sql_contains = spec.get("sql_contains")
+        if not isinstance(sql_contains, str) or not sql_contains.strip():
+            raise FaultError("sql_contains must be a non-empty string (the SQL a failing statement contains)")
         message = spec.get("message") or f"injected fault: statement containing {sql_contains!r} failed"
         if not isinstance(message, str):
             raise FaultError("message must be a string")
@@ -87,6 +101,28 @@ class FaultRegistry:
             fault = Fault(f"fault-{next(self._ids)}", service, sql_contains, times, message)
             self._faults.append(fault)
         return fault
+
+    def _add_crawl_hold(self, spec: dict, times: int) -> Fault:
+        crawler = spec.get("crawler")
+        if not isinstance(crawler, str) or not crawler.strip():
+            raise FaultError("crawler must be a non-empty string (the name of the crawler whose crawl to hold)")
+        hold = spec.get("hold_seconds")
+        if isinstance(hold, bool) or not isinstance(hold, int | float) or not 0 < hold <= MAX_HOLD_SECONDS:
+            raise FaultError(f"hold_seconds must be a number in (0, {MAX_HOLD_SECONDS}] (got {hold!r})")
+        with self._lock:
+            fault = Fault(f"fault-{next(self._ids)}", "glue", "", times, f"crawl of {crawler} held",
+                          crawler=crawler, hold_seconds=float(hold))
+            self._faults.append(fault)
+        return fault
+
+    def hold_crawl(self, crawler: str) -> Fault | None:
+        """The first armed crawl hold for this crawler, counted as fired (the caller waits on it)."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.service == "glue" and fault.crawler == crawler and fault.remaining > 0:
+                    fault.fired += 1
+                    return fault
+        return None
 
     def fire(self, service: str, sql: str) -> Fault | None:
         """The first armed fault matching this statement, counted as fired; None if none matches."""
@@ -102,9 +138,12 @@ class FaultRegistry:
             return list(self._faults)
 
     def clear(self) -> int:
+        """Disarms every fault and releases the crawls they hold."""
         with self._lock:
-            cleared, self._faults = len(self._faults), []
-        return cleared
+            cleared, self._faults = self._faults, []
+        for fault in cleared:
+            fault.released.set()
+        return len(cleared)
 
 
 # One registry per cloud process: the HTTP route and the services' executors share it.
@@ -113,6 +152,13 @@ REGISTRY = FaultRegistry()
 
 def fire(service: str, sql: str) -> Fault | None:
     return REGISTRY.fire(service, sql)
+
+
+def hold_crawl(crawler: str) -> None:
+    """Blocks a starting crawl while a hold fault for its crawler is armed (until cleared or hold_seconds)."""
+    fault = REGISTRY.hold_crawl(crawler)
+    if fault is not None:
+        fault.released.wait(fault.hold_seconds)
 
 
 def _json(body, status: int = 200) -> Response:
@@ -156,6 +202,12 @@ def add(endpoint_url: str, service: str, sql_contains: str, times: int = 1, mess
     if message:
         spec["message"] = message
     return _call(endpoint_url, "POST", spec)
+
+
+def hold_crawls(endpoint_url: str, crawler: str, hold_seconds: float = 300, times: int = 1) -> dict:
+    """Holds the next `times` crawls of `crawler` in flight until `clear` (or hold_seconds)."""
+    return _call(endpoint_url, "POST", {"service": "glue", "crawler": crawler, "hold_seconds": hold_seconds,
+                                        "times": times})
 
 
 def list_faults(endpoint_url: str) -> list[dict]:

@@ -137,7 +137,9 @@ def _handle_vanished(glue, db, crawler: str, scans: dict, behavior: str, target_
         if behavior == "DELETE_FROM_DATABASE":
             glue.delete_table(db.name, name)
             changes.deleted.append(name)
-        elif behavior == "DEPRECATE_IN_DATABASE" and params.get("DEPRECATED_BY_CRAWLER") is None:
+        elif behavior == "DEPRECATE_IN_DATABASE":
+            if params.get("DEPRECATED_BY_CRAWLER") is not None:
+                continue  # deprecated by an earlier crawl: nothing new vanished
             updated = {k: v for k, v in current.items()
                        if k in ("Name", "Owner", "Retention", "TableType", "PartitionKeys", "StorageDescriptor")}
             updated["Parameters"] = {**params, "DEPRECATED_BY_CRAWLER": "1"}

@@ -3,9 +3,14 @@ the script's own error in the task's failure.
 
 Retry safety (one Glue run per task try, never two at once): the provider's `resume_glue_job_on_retry` tags every
 run with `--airflow_task_uuid <dag:task:run:map_index>`; when a task is retried while its run is still STARTING or
-RUNNING, the retry finds that run (XCom `glue_job_run_id`, else GetJobRuns filtered by the tag) and waits for it
-instead of calling StartJobRun again. Here it defaults to True. A retry after the run has ENDED starts a new run
+RUNNING, the retry finds that run (GetJobRuns filtered by the tag) and waits for it instead of calling StartJobRun
+again. Here it defaults to True. A retry after the run has ENDED starts a new run
 (the job must be idempotent per data interval, as every task is).
+
+Only the task instance's OWN run is ever resumed: the provider first looks in XCom (`xcom_pull` without
+map_indexes), which returns another map index's run id when that is the only one pushed in the DAG run, so a
+mapped task would wait on its sibling's run instead of starting its own. This operator looks the run up by its
+tag alone (dag, task, DAG run and map index; GetJobRuns lists newest first).
 
 The provider's module is imported on first use of `GlueJobOperator` (module __getattr__), so importing this
 module stays cheap.
@@ -57,11 +62,33 @@ def _build_operator() -> type:
 
         def execute(self, context: Any) -> Any:
             try:
+                if self.resume_glue_job_on_retry:
+                    return self._execute_resuming_own_run(context)
                 return super().execute(context)
             except AirflowException as exc:
                 if not self._job_run_id:
                     raise
                 raise AirflowException(run_failure_message(self.hook.conn, self.job_name, self._job_run_id)) from exc
+
+        def _execute_resuming_own_run(self, context: Any) -> Any:
+            script_args, task_uuid = self._prepare_script_args_with_task_uuid(context, base_args=self.script_args)
+            if not self._job_run_id:
+                try:
+                    found = self._find_job_run_id_by_task_uuid(task_uuid)
+                except Exception:  # as the provider: a failed lookup must not fail the task, it starts a run
+                    self.log.warning("Could not look up the Glue runs of %s", task_uuid, exc_info=True)
+                    found = None
+                if found and found[1] in ("STARTING", "RUNNING"):
+                    self.log.info("Resuming this task instance's Glue run %s (%s)", *found)
+                    self._job_run_id = found[0]
+                    context["ti"].xcom_push(key="glue_job_run_id", value=self._job_run_id)
+            # the provider's own resume (the unscoped XCom lookup) is off; the run still carries the tag
+            saved = self.script_args, self.resume_glue_job_on_retry
+            self.script_args, self.resume_glue_job_on_retry = script_args, False
+            try:
+                return super().execute(context)
+            finally:
+                self.script_args, self.resume_glue_job_on_retry = saved
 
         def execute_complete(self, context: Any, event: dict | None = None) -> str:
             try:
