@@ -55,6 +55,16 @@ class LocalCloud:
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.started = time.time()
 
+    def close(self) -> None:
+        """The cloud is stopping: services end what they run (a long SQL statement must not hold the exit)."""
+        for service in self.services:
+            close = getattr(service, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:
+                    log.exception("closing %s", type(service).__name__)
+
     def __call__(self, environ: dict, start_response):
         refusal = self.policy.refusal(environ)
         if refusal is not None:
@@ -208,3 +218,4 @@ def serve(host: str, port: int, state_dir: Path | None, on_ready=None, policy: H
         server.serve_forever()
     finally:
         server.server_close()
+        app.close()

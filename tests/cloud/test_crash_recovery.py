@@ -124,3 +124,22 @@ def test_a_stopped_cloud_ends_its_jobs_and_they_read_failed_after_restart(tmp_pa
         glue = process.clients(cloud.endpoint_url)("glue")
         run = glue.get_job_run(JobName="graceful-sleeper", RunId=run_id)["JobRun"]
         assert (run["JobRunState"], run["ErrorMessage"]) == ("FAILED", jobs.restart_error("job run"))
+
+
+def test_a_stopping_cloud_interrupts_a_long_statement_and_it_reads_failed_after_restart(tmp_path):
+    """SIGTERM while a statement runs: the cloud exits by itself (a long query must not hold it open until the
+    SIGKILL fallback), and the statement is settled like one cut by a crash."""
+    cloud = process.start(state_dir=tmp_path)
+    try:
+        redshift = process.clients(cloud.endpoint_url)("redshift-data")
+        running = redshift.execute_statement(Sql=ENDLESS, Database="dev", WorkgroupName="local-wg")["Id"]
+        _until(lambda: _status(redshift, running) == "STARTED", "the endless statement's start")
+    finally:
+        cloud.stop(signal.SIGTERM, timeout=30)
+    assert cloud.process.returncode == 0  # exited by itself, not by the SIGKILL stop() falls back to
+    cloud = process.start(state_dir=tmp_path)
+    try:
+        described = process.clients(cloud.endpoint_url)("redshift-data").describe_statement(Id=running)
+        assert (described["Status"], described["Error"]) == ("FAILED", jobs.restart_error("statement"))
+    finally:
+        cloud.stop()

@@ -43,6 +43,7 @@ TERMINAL = ("FINISHED", "FAILED", "ABORTED")
 HISTORY_LIMIT = 5000  # AWS keeps 24 h of statements; a laptop keeps the most recent ones
 STATE_NAME = "redshift-data"
 MAX_SQL_BYTES = 100 * 1024  # AWS: "Cannot process query string larger than 100kB"
+STOP_GRACE_S = 5.0  # how long a stopping cloud keeps interrupting statements that are still running
 
 
 def _now() -> dt.datetime:
@@ -178,6 +179,7 @@ class RedshiftDataBackend:
         self._lock = threading.RLock()
         self._running: dict[str, Database] = {}
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="redshift-data")
+        self._stopping = False
         self._query_ids = iter(range(int(time.time()) % 100000 * 1000, 1 << 62))
         context.store.register(STATE_NAME, self._snapshot, self._restore)
         context.registry[STATE_NAME] = self
@@ -293,6 +295,8 @@ class RedshiftDataBackend:
     # ---- running ----------------------------------------------------------------------------------------------
 
     def _run(self, statement: Statement, endpoint: Endpoint, params: dict[str, str]) -> None:
+        if self._stopping:  # queued when the cloud began to stop: it stays in flight for the next start
+            return
         try:
             if statement.status == "ABORTED":
                 return
@@ -314,6 +318,8 @@ class RedshiftDataBackend:
                     statement.duration_ns = time.monotonic_ns() - started
                     statement.set_status("FINISHED")
                 except StatementFailed as exc:
+                    if self._stopping:  # interrupted by close(): no verdict here, the next start gives it
+                        return
                     if exc.aborted:
                         self._abort_rest(statement, time.monotonic_ns() - started)
                     else:
@@ -326,11 +332,14 @@ class RedshiftDataBackend:
                     except duckdb.Error:
                         log.exception("could not drop temp objects of %s", statement.id)
         except Exception as exc:  # a bug here must still end the statement, not leave it STARTED forever
+            if self._stopping:
+                return
             log.exception("statement %s crashed", statement.id)
             self._fail(statement, f"internal error of the local cloud: {exc}", 0)
         finally:
-            self._persist()
-            (self.submitted_dir / f"{statement.id}.pkl").unlink(missing_ok=True)
+            if not self._stopping:
+                self._persist()
+                (self.submitted_dir / f"{statement.id}.pkl").unlink(missing_ok=True)
 
     def _fail(self, statement: Statement, message: str, duration: int) -> None:
         statement.duration_ns = duration
@@ -521,5 +530,17 @@ class RedshiftDataBackend:
         return database
 
     def close(self) -> None:
+        """The cloud is stopping: statements still running are interrupted and left in flight (their submit
+        records stay), so the next start reads them FAILED as after a crash, and a long query cannot hold the
+        process open: the pool's threads are joined at interpreter exit."""
+        self._stopping = True
+        deadline = time.monotonic() + STOP_GRACE_S
+        while time.monotonic() < deadline:  # again and again: an interrupt sent just before DuckDB starts is lost
+            with self._lock:
+                running = list(self._running.values())
+            if not running:
+                break
+            for database in running:
+                database.interrupt()
+            time.sleep(0.05)
         self._pool.shutdown(wait=False, cancel_futures=True)
-        self.warehouse.close()

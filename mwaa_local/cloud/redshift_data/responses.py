@@ -54,6 +54,9 @@ class RedshiftDataService(JsonService):
     def __init__(self, context: CloudContext):
         self.backend = RedshiftDataBackend(context)
 
+    def close(self) -> None:
+        self.backend.close()
+
     # ---- statements -------------------------------------------------------------------------------------------
 
     def _submitted(self, statement: Statement) -> dict:
