@@ -53,23 +53,22 @@ class LocalCloud:
             return self._health()(environ, start_response)
         if environ.get("PATH_INFO") == faults.PATH:
             return faults.handle(Request(environ))(environ, start_response)
-        service = self._our_service(environ)
-        if service is not None:
+        services = self._our_services(environ)
+        if services:
             body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-            environ["wsgi.input"] = io.BytesIO(body)
-            response = service.handle(Request(environ))
-            if response is not NotImplemented:
-                return response(environ, start_response)
+            for service in services:  # several may share a signing name (sagemaker, sagemaker-runtime)
+                environ["wsgi.input"] = io.BytesIO(body)
+                response = service.handle(Request(environ))
+                if response is not NotImplemented:
+                    return response(environ, start_response)
             environ["wsgi.input"] = io.BytesIO(body)  # fall through to moto with the body intact
         return self._moto(environ, start_response)
 
-    def _our_service(self, environ: dict) -> JsonService | None:
+    def _our_services(self, environ: dict) -> list[JsonService]:
         name = signing_name(environ)
         target = environ.get("HTTP_X_AMZ_TARGET", "").partition(".")[0]
-        for service in self.services:
-            if name == service.signing_name or (target and target == service.target_prefix):
-                return service
-        return None
+        return [service for service in self.services
+                if name == service.signing_name or (target and target == service.target_prefix)]
 
     def _moto(self, environ: dict, start_response):
         app = self.moto.get_application(environ)

@@ -7,7 +7,9 @@ from typing import Any
 
 from mwaa_local.cloud.context import CloudContext
 from mwaa_local.cloud.sagemaker.exceptions import ValidationException
+from mwaa_local.cloud.sagemaker.hosting import Endpoint, Hosting
 from mwaa_local.cloud.sagemaker.training import TrainingJob, TrainingJobs
+from mwaa_local.cloud.sagemaker.transform import TransformJob, TransformJobs
 from mwaa_local.cloud.service import JsonService
 
 SORT_KEYS = {"Name": lambda j: j.name, "CreationTime": lambda j: j.created, "Status": lambda j: j.status}
@@ -52,13 +54,161 @@ def training_job_shape(job: TrainingJob) -> dict[str, Any]:
     return shape
 
 
-class SageMakerService(JsonService):
+def _within(value, after, before) -> bool:
+    """CreationTimeAfter/Before arrive as epoch seconds on the JSON protocol."""
+    stamp = value.timestamp()
+    return (after is None or stamp > float(after)) and (before is None or stamp < float(before))
+
+
+def _filter_sort_page(items: list, name_of, created_of, status_of, NameContains=None, StatusEquals=None,  # noqa: N803
+                      SortBy="CreationTime", SortOrder="Descending", NextToken=None, MaxResults=None):  # noqa: N803
+    keys = {"Name": name_of, "CreationTime": created_of, "Status": status_of}
+    if SortBy not in keys or SortOrder not in ("Ascending", "Descending"):
+        raise ValidationException("SortBy must be Name, CreationTime or Status; SortOrder Ascending or Descending.")
+    found = [i for i in items if (not NameContains or NameContains.lower() in name_of(i).lower())
+             and (not StatusEquals or status_of(i) == StatusEquals)]
+    found.sort(key=keys[SortBy], reverse=SortOrder == "Descending")
+    return _page(found, NextToken, MaxResults)
+
+
+def endpoint_shape(endpoint: Endpoint, config_request: dict | None) -> dict:
+    shape = {"EndpointName": endpoint.name, "EndpointArn": endpoint.arn, "EndpointConfigName": endpoint.config_name,
+             "EndpointStatus": endpoint.status, "CreationTime": endpoint.created,
+             "LastModifiedTime": endpoint.last_modified}
+    if endpoint.failure_reason:
+        shape["FailureReason"] = endpoint.failure_reason
+    if config_request and endpoint.status == "InService":
+        shape["ProductionVariants"] = [
+            {"VariantName": v.get("VariantName", "AllTraffic"), "CurrentWeight": float(v.get("InitialVariantWeight", 1)),
+             "DesiredWeight": float(v.get("InitialVariantWeight", 1)),
+             "CurrentInstanceCount": v.get("InitialInstanceCount", 1),
+             "DesiredInstanceCount": v.get("InitialInstanceCount", 1)}
+            for v in config_request.get("ProductionVariants", [])]
+    return shape
+
+
+def transform_job_shape(job: TransformJob) -> dict:
+    request = job.request
+    shape = {"TransformJobName": job.name, "TransformJobArn": job.arn, "TransformJobStatus": job.status,
+             "ModelName": request["ModelName"], "TransformInput": request["TransformInput"],
+             "TransformOutput": request["TransformOutput"], "TransformResources": request["TransformResources"],
+             "CreationTime": job.created}
+    optional = {"FailureReason": job.failure_reason, "TransformStartTime": job.started,
+                "TransformEndTime": job.ended, "BatchStrategy": request.get("BatchStrategy"),
+                "MaxPayloadInMB": request.get("MaxPayloadInMB"), "Environment": request.get("Environment"),
+                "MaxConcurrentTransforms": request.get("MaxConcurrentTransforms"),
+                "DataProcessing": request.get("DataProcessing")}
+    shape.update({k: v for k, v in optional.items() if v is not None})
+    return shape
+
+
+class _Hosting:
+    """Models, endpoint configs, endpoints and transform jobs: mixed into SageMakerService below."""
+
+    hosting: Hosting
+    transforms: TransformJobs
+
+    # ---- models ------------------------------------------------------------------------------------------
+    def create_model(self, ModelName: str, **request: Any) -> dict:  # noqa: N803
+        return {"ModelArn": self.hosting.create_model({"ModelName": ModelName, **request}).arn}
+
+    def describe_model(self, ModelName: str) -> dict:  # noqa: N803
+        model = self.hosting.model(ModelName)
+        request = model.request
+        shape = {"ModelName": model.name, "ModelArn": model.arn, "CreationTime": model.created,
+                 "EnableNetworkIsolation": bool(request.get("EnableNetworkIsolation", False))}
+        for key in ("PrimaryContainer", "Containers", "ExecutionRoleArn", "VpcConfig", "InferenceExecutionConfig"):
+            if request.get(key) is not None:
+                shape[key] = request[key]
+        return shape
+
+    def delete_model(self, ModelName: str) -> dict:  # noqa: N803
+        self.hosting.delete_model(ModelName)
+        return {}
+
+    # ---- endpoint configs --------------------------------------------------------------------------------
+    def create_endpoint_config(self, EndpointConfigName: str, ProductionVariants: list, **request: Any) -> dict:  # noqa: N803
+        config = self.hosting.create_endpoint_config({"EndpointConfigName": EndpointConfigName,
+                                                      "ProductionVariants": ProductionVariants, **request})
+        return {"EndpointConfigArn": config.arn}
+
+    def describe_endpoint_config(self, EndpointConfigName: str) -> dict:  # noqa: N803
+        config = self.hosting.config(EndpointConfigName)
+        return {"EndpointConfigName": config.name, "EndpointConfigArn": config.arn, "CreationTime": config.created,
+                "ProductionVariants": config.request["ProductionVariants"],
+                **({"KmsKeyId": config.request["KmsKeyId"]} if config.request.get("KmsKeyId") else {})}
+
+    def delete_endpoint_config(self, EndpointConfigName: str) -> dict:  # noqa: N803
+        self.hosting.delete_endpoint_config(EndpointConfigName)
+        return {}
+
+    # ---- endpoints ---------------------------------------------------------------------------------------
+    def create_endpoint(self, EndpointName: str, EndpointConfigName: str, Tags: list | None = None,  # noqa: N803
+                        **_ignored: Any) -> dict:
+        return {"EndpointArn": self.hosting.create_endpoint(EndpointName, EndpointConfigName, Tags).arn}
+
+    def update_endpoint(self, EndpointName: str, EndpointConfigName: str, **_ignored: Any) -> dict:  # noqa: N803
+        return {"EndpointArn": self.hosting.update_endpoint(EndpointName, EndpointConfigName).arn}
+
+    def describe_endpoint(self, EndpointName: str) -> dict:  # noqa: N803
+        endpoint = self.hosting.endpoint(EndpointName)
+        config = self.hosting.configs.get(endpoint.serving_config or endpoint.config_name)
+        return endpoint_shape(endpoint, config.request if config else None)
+
+    def delete_endpoint(self, EndpointName: str) -> dict:  # noqa: N803
+        self.hosting.delete_endpoint(EndpointName)
+        return {}
+
+    def list_endpoints(self, SortBy: str = "CreationTime", SortOrder: str = "Descending",  # noqa: N803
+                       NextToken: str | None = None, MaxResults: int | None = None,  # noqa: N803
+                       NameContains: str | None = None, StatusEquals: str | None = None,  # noqa: N803
+                       **_ignored: Any) -> dict:
+        page, token = _filter_sort_page(list(self.hosting.endpoints.values()), lambda e: e.name,
+                                        lambda e: e.created, lambda e: e.status, NameContains, StatusEquals,
+                                        SortBy, SortOrder, NextToken, MaxResults)
+        summaries = [{"EndpointName": e.name, "EndpointArn": e.arn, "CreationTime": e.created,
+                      "LastModifiedTime": e.last_modified, "EndpointStatus": e.status} for e in page]
+        return {"Endpoints": summaries, **({"NextToken": token} if token else {})}
+
+    # ---- transform jobs ----------------------------------------------------------------------------------
+    def create_transform_job(self, TransformJobName: str, ModelName: str, TransformInput: dict,  # noqa: N803
+                             TransformOutput: dict, TransformResources: dict, **request: Any) -> dict:  # noqa: N803
+        job = self.transforms.create({"TransformJobName": TransformJobName, "ModelName": ModelName,
+                                      "TransformInput": TransformInput, "TransformOutput": TransformOutput,
+                                      "TransformResources": TransformResources, **request})
+        return {"TransformJobArn": job.arn}
+
+    def describe_transform_job(self, TransformJobName: str) -> dict:  # noqa: N803
+        return transform_job_shape(self.transforms.get(TransformJobName))
+
+    def list_transform_jobs(self, SortBy: str = "CreationTime", SortOrder: str = "Descending",  # noqa: N803
+                            NextToken: str | None = None, MaxResults: int | None = None,  # noqa: N803
+                            NameContains: str | None = None, StatusEquals: str | None = None,  # noqa: N803
+                            **_ignored: Any) -> dict:
+        page, token = _filter_sort_page(self.transforms.list(), lambda j: j.name, lambda j: j.created,
+                                        lambda j: j.status, NameContains, StatusEquals, SortBy, SortOrder,
+                                        NextToken, MaxResults)
+        summaries = [{"TransformJobName": j.name, "TransformJobArn": j.arn, "CreationTime": j.created,
+                      "TransformJobStatus": j.status, "LastModifiedTime": j.last_modified,
+                      **({"TransformEndTime": j.ended} if j.ended else {}),
+                      **({"FailureReason": j.failure_reason} if j.failure_reason else {})} for j in page]
+        return {"TransformJobSummaries": summaries, **({"NextToken": token} if token else {})}
+
+    def stop_transform_job(self, TransformJobName: str) -> dict:  # noqa: N803
+        self.transforms.stop(TransformJobName)
+        return {}
+
+
+class SageMakerService(_Hosting, JsonService):
     signing_name = "sagemaker"
     target_prefix = "SageMaker"
 
     def __init__(self, context: CloudContext):
         self.context = context
         self.training = TrainingJobs(context)
+        self.hosting = Hosting(context)
+        self.transforms = TransformJobs(context, self.hosting)
+        context.registry["sagemaker"] = self  # sagemaker-runtime reaches the endpoints through it
 
     # ---- training jobs -------------------------------------------------------------------------------------
 
@@ -99,9 +249,3 @@ class SageMakerService(JsonService):
     def stop_training_job(self, TrainingJobName: str) -> dict:  # noqa: N803
         self.training.stop(TrainingJobName)
         return {}
-
-
-def _within(value, after, before) -> bool:
-    """CreationTimeAfter/Before arrive as epoch seconds on the JSON protocol."""
-    stamp = value.timestamp()
-    return (after is None or stamp > float(after)) and (before is None or stamp < float(before))

@@ -1,0 +1,80 @@
+"""A model made ready to serve in a folder: ModelDataUrl extracted into model/, the inference code
+(SAGEMAKER_SUBMIT_DIRECTORY tar.gz, else model/code/) in code/, and the serving process's environment."""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+from pathlib import Path
+
+from mwaa_local.cloud.context import CloudContext
+from mwaa_local.cloud.s3_objects import NoSuchBucket, NoSuchKey, split_uri
+from mwaa_local.cloud.sagemaker import images
+
+INFERENCE = Path(__file__).resolve().parent / "inference"
+_PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
+
+
+class BundleError(Exception):
+    """The model cannot be served; the message says why (it becomes a FailureReason)."""
+
+
+def _fetch(context: CloudContext, uri: str, what: str) -> bytes:
+    try:
+        return context.s3.get(*split_uri(uri))
+    except ValueError:
+        raise BundleError(f"{what} {uri!r} is not an s3:// URI") from None
+    except (NoSuchKey, NoSuchBucket) as exc:
+        raise BundleError(f"{what} {uri} could not be downloaded: {exc}") from None
+
+
+def _extract(data: bytes, target: Path, what: str, uri: str) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
+            archive.extractall(target, filter="data")
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise BundleError(f"{what} {uri} is not a valid tar.gz archive: {exc}") from None
+
+
+def primary_container(model_request: dict) -> dict:
+    container = model_request.get("PrimaryContainer") or (model_request.get("Containers") or [None])[0]
+    if not isinstance(container, dict):
+        raise BundleError("the model has no PrimaryContainer")
+    return container
+
+
+def prepare(context: CloudContext, model_request: dict, folder: Path) -> dict[str, str]:
+    """Stages the model into folder/model and folder/code; returns the serving process's environment."""
+    container = primary_container(model_request)
+    try:
+        image = images.parse(container.get("Image", ""))
+        images.check_runnable(image)
+    except images.UnsupportedImage as exc:
+        raise BundleError(str(exc)) from None
+    environment = {k: str(v) for k, v in (container.get("Environment") or {}).items()}
+    model_dir, code_dir = folder / "model", folder / "code"
+    model_dir.mkdir(parents=True, exist_ok=True)
+    if container.get("ModelDataUrl"):
+        _extract(_fetch(context, container["ModelDataUrl"], "ModelDataUrl"), model_dir, "ModelDataUrl",
+                 container["ModelDataUrl"])
+    submit = environment.get("SAGEMAKER_SUBMIT_DIRECTORY", "")
+    if submit.startswith("s3://"):
+        _extract(_fetch(context, submit, "SAGEMAKER_SUBMIT_DIRECTORY"), code_dir, "SAGEMAKER_SUBMIT_DIRECTORY",
+                 submit)
+    elif (model_dir / "code").is_dir():
+        code_dir = model_dir / "code"
+    else:
+        code_dir.mkdir(parents=True, exist_ok=True)
+    program = environment.get("SAGEMAKER_PROGRAM")
+    if program and not (code_dir / program).exists():
+        raise BundleError(f"inference script {program} (SAGEMAKER_PROGRAM) is not in the model's code "
+                          f"({submit or 'model.tar.gz code/'})")
+    env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
+    env.update({"AWS_ENDPOINT_URL": context.endpoint_url, "AWS_ACCESS_KEY_ID": "test",
+                "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": context.region, "PYTHONUNBUFFERED": "1",
+                "PYTHONPATH": str(code_dir)})
+    env.update(environment)
+    env.update({"SM_MODEL_DIR": str(model_dir), "SM_CODE_DIR": str(code_dir)})
+    return env
