@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-import io
 import os
-import tarfile
 from pathlib import Path
 
 from mwaa_local.cloud.context import CloudContext
-from mwaa_local.cloud.s3_objects import NoSuchBucket, NoSuchKey, split_uri
-from mwaa_local.cloud.sagemaker import images
+from mwaa_local.cloud.sagemaker import images, staging
 
 INFERENCE = Path(__file__).resolve().parent / "inference"
 _PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
@@ -20,22 +17,11 @@ class BundleError(Exception):
     """The model cannot be served; the message says why (it becomes a FailureReason)."""
 
 
-def _fetch(context: CloudContext, uri: str, what: str) -> bytes:
+def _download_tar(context: CloudContext, uri: str, target: Path, what: str) -> None:
     try:
-        return context.s3.get(*split_uri(uri))
-    except ValueError:
-        raise BundleError(f"{what} {uri!r} is not an s3:// URI") from None
-    except (NoSuchKey, NoSuchBucket) as exc:
-        raise BundleError(f"{what} {uri} could not be downloaded: {exc}") from None
-
-
-def _extract(data: bytes, target: Path, what: str, uri: str) -> None:
-    target.mkdir(parents=True, exist_ok=True)
-    try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
-            archive.extractall(target, filter="data")
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise BundleError(f"{what} {uri} is not a valid tar.gz archive: {exc}") from None
+        staging.extract_tar(staging.fetch(context.s3, uri), target, f"{what} {uri}")
+    except staging.StagingError as exc:
+        raise BundleError(f"{what}: {exc}" if "tar.gz" not in str(exc) else str(exc)) from None
 
 
 def primary_container(model_request: dict) -> dict:
@@ -57,12 +43,10 @@ def prepare(context: CloudContext, model_request: dict, folder: Path) -> dict[st
     model_dir, code_dir = folder / "model", folder / "code"
     model_dir.mkdir(parents=True, exist_ok=True)
     if container.get("ModelDataUrl"):
-        _extract(_fetch(context, container["ModelDataUrl"], "ModelDataUrl"), model_dir, "ModelDataUrl",
-                 container["ModelDataUrl"])
+        _download_tar(context, container["ModelDataUrl"], model_dir, "ModelDataUrl")
     submit = environment.get("SAGEMAKER_SUBMIT_DIRECTORY", "")
     if submit.startswith("s3://"):
-        _extract(_fetch(context, submit, "SAGEMAKER_SUBMIT_DIRECTORY"), code_dir, "SAGEMAKER_SUBMIT_DIRECTORY",
-                 submit)
+        _download_tar(context, submit, code_dir, "SAGEMAKER_SUBMIT_DIRECTORY")
     elif (model_dir / "code").is_dir():
         code_dir = model_dir / "code"
     else:

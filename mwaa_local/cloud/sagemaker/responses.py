@@ -8,6 +8,7 @@ from typing import Any
 from mwaa_local.cloud.context import CloudContext
 from mwaa_local.cloud.sagemaker.exceptions import ValidationException
 from mwaa_local.cloud.sagemaker.hosting import Endpoint, Hosting
+from mwaa_local.cloud.sagemaker.processing import ProcessingJob, ProcessingJobs
 from mwaa_local.cloud.sagemaker.training import TrainingJob, TrainingJobs
 from mwaa_local.cloud.sagemaker.transform import TransformJob, TransformJobs
 from mwaa_local.cloud.service import JsonService
@@ -100,6 +101,55 @@ def transform_job_shape(job: TransformJob) -> dict:
                 "DataProcessing": request.get("DataProcessing")}
     shape.update({k: v for k, v in optional.items() if v is not None})
     return shape
+
+
+def processing_job_shape(job: ProcessingJob) -> dict:
+    request = job.request
+    shape = {"ProcessingJobName": job.name, "ProcessingJobArn": job.arn, "ProcessingJobStatus": job.status,
+             "ProcessingResources": request["ProcessingResources"], "AppSpecification": request["AppSpecification"],
+             "RoleArn": request["RoleArn"], "CreationTime": job.created, "LastModifiedTime": job.last_modified}
+    optional = {"ProcessingInputs": request.get("ProcessingInputs"),
+                "ProcessingOutputConfig": request.get("ProcessingOutputConfig"),
+                "StoppingCondition": request.get("StoppingCondition"), "Environment": request.get("Environment"),
+                "NetworkConfig": request.get("NetworkConfig"), "ExperimentConfig": request.get("ExperimentConfig"),
+                "FailureReason": job.failure_reason, "ExitMessage": job.exit_message,
+                "ProcessingStartTime": job.started, "ProcessingEndTime": job.ended}
+    shape.update({k: v for k, v in optional.items() if v is not None})
+    return shape
+
+
+class _Processing:
+    """Processing jobs: mixed into SageMakerService below."""
+
+    processing: ProcessingJobs
+
+    def create_processing_job(self, ProcessingJobName: str, ProcessingResources: dict,  # noqa: N803
+                              AppSpecification: dict, RoleArn: str, **request: Any) -> dict:  # noqa: N803
+        job = self.processing.create({"ProcessingJobName": ProcessingJobName, "ProcessingResources":
+                                      ProcessingResources, "AppSpecification": AppSpecification, "RoleArn": RoleArn,
+                                      **request})
+        return {"ProcessingJobArn": job.arn}
+
+    def describe_processing_job(self, ProcessingJobName: str) -> dict:  # noqa: N803
+        return processing_job_shape(self.processing.get(ProcessingJobName))
+
+    def list_processing_jobs(self, SortBy: str = "CreationTime", SortOrder: str = "Descending",  # noqa: N803
+                             NextToken: str | None = None, MaxResults: int | None = None,  # noqa: N803
+                             NameContains: str | None = None, StatusEquals: str | None = None,  # noqa: N803
+                             **_ignored: Any) -> dict:
+        page, token = _filter_sort_page(self.processing.list(), lambda j: j.name, lambda j: j.created,
+                                        lambda j: j.status, NameContains, StatusEquals, SortBy, SortOrder,
+                                        NextToken, MaxResults)
+        summaries = [{"ProcessingJobName": j.name, "ProcessingJobArn": j.arn, "CreationTime": j.created,
+                      "ProcessingJobStatus": j.status, "LastModifiedTime": j.last_modified,
+                      **({"ProcessingEndTime": j.ended} if j.ended else {}),
+                      **({"FailureReason": j.failure_reason} if j.failure_reason else {}),
+                      **({"ExitMessage": j.exit_message} if j.exit_message else {})} for j in page]
+        return {"ProcessingJobSummaries": summaries, **({"NextToken": token} if token else {})}
+
+    def stop_processing_job(self, ProcessingJobName: str) -> dict:  # noqa: N803
+        self.processing.stop(ProcessingJobName)
+        return {}
 
 
 class _Hosting:
@@ -199,7 +249,7 @@ class _Hosting:
         return {}
 
 
-class SageMakerService(_Hosting, JsonService):
+class SageMakerService(_Hosting, _Processing, JsonService):
     signing_name = "sagemaker"
     target_prefix = "SageMaker"
 
@@ -208,6 +258,7 @@ class SageMakerService(_Hosting, JsonService):
         self.training = TrainingJobs(context)
         self.hosting = Hosting(context)
         self.transforms = TransformJobs(context, self.hosting)
+        self.processing = ProcessingJobs(context)
         context.registry["sagemaker"] = self  # sagemaker-runtime reaches the endpoints through it
 
     # ---- training jobs -------------------------------------------------------------------------------------

@@ -11,14 +11,12 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
-import io
 import logging
 import math
 import os
 import re
 import shutil
 import sys
-import tarfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -26,8 +24,8 @@ from typing import Any
 from mwaa_local.cloud import jobs
 from mwaa_local.cloud.context import CloudContext
 from mwaa_local.cloud.glue.logs import LogWriter
-from mwaa_local.cloud.s3_objects import NoSuchBucket, NoSuchKey, split_uri
-from mwaa_local.cloud.sagemaker import container, images
+from mwaa_local.cloud.s3_objects import NoSuchBucket, split_uri
+from mwaa_local.cloud.sagemaker import container, images, staging
 from mwaa_local.cloud.sagemaker.exceptions import ResourceInUse, ValidationException, not_found
 
 log = logging.getLogger(__name__)
@@ -349,8 +347,10 @@ class TrainingJobs:
             target = layout.channel(name)
             target.mkdir(parents=True, exist_ok=True)
             uri, data_type = source.get("S3Uri", ""), source.get("S3DataType", "S3Prefix")
-            count = (self._stage_manifest(uri, target) if data_type == "ManifestFile"
-                     else self._stage_prefix(uri, target))
+            try:
+                count = staging.stage(self.context.s3, uri, data_type, target)
+            except staging.StagingError as exc:
+                raise JobFailed(f"ClientError: {exc}") from None
             if count == 0:
                 raise JobFailed(f'ClientError: Data download failed:No S3 objects found under S3 URL "{uri}" given in '
                                 f"input data source. Please ensure that the bucket exists in the selected region, "
@@ -361,85 +361,27 @@ class TrainingJobs:
                               **({"ContentType": channel["ContentType"]} if channel.get("ContentType") else {})}
         return channels
 
-    def _s3_get(self, uri: str) -> bytes:
-        try:
-            return self.context.s3.get(*split_uri(uri))
-        except ValueError as exc:
-            raise JobFailed(f"ClientError: {exc}") from None
-        except (NoSuchKey, NoSuchBucket) as exc:
-            raise JobFailed(f"ClientError: {exc}") from None
-
-    def _stage_prefix(self, uri: str, target: Path) -> int:
-        try:
-            bucket, prefix = split_uri(uri)
-            keys = list(self.context.s3.list_keys(bucket, prefix))
-        except ValueError as exc:
-            raise JobFailed(f"ClientError: {exc}") from None
-        except NoSuchBucket as exc:
-            raise JobFailed(f"ClientError: Data download failed: {exc}") from None
-        base = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
-        count = 0
-        for key, _size in keys:
-            if key.endswith("/"):
-                continue
-            _write_inside(target, key[len(base):], self.context.s3.get(bucket, key))
-            count += 1
-        return count
-
-    def _stage_manifest(self, uri: str, target: Path) -> int:
-        import json
-
-        try:
-            entries = json.loads(self._s3_get(uri))
-            prefix, keys = entries[0]["prefix"], entries[1:]
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise JobFailed(f"ClientError: manifest {uri} is not a SageMaker manifest "
-                            f'([{{"prefix": "s3://..."}}, "key", ...]): {exc}') from None
-        for relative in keys:
-            _write_inside(target, relative, self._s3_get(prefix + relative))
-        return len(keys)
-
     def _stage_code(self, submit_directory: object, layout: container.Layout) -> None:
         if not submit_directory:
             return
         if not isinstance(submit_directory, str) or not submit_directory.startswith("s3://"):
             raise JobFailed(f"ClientError: sagemaker_submit_directory {submit_directory!r} must be an s3:// URI of "
                             "a tar.gz file")
-        data = self._s3_get(submit_directory)
         try:
-            with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
-                archive.extractall(layout.code, filter="data")  # no absolute paths, links out or devices
-        except (tarfile.TarError, OSError, EOFError) as exc:
-            raise JobFailed(f"ClientError: sagemaker_submit_directory {submit_directory} is not a valid tar.gz "
-                            f"archive: {exc}") from None
+            staging.extract_tar(staging.fetch(self.context.s3, submit_directory), layout.code,
+                                f"sagemaker_submit_directory {submit_directory}")
+        except staging.StagingError as exc:
+            raise JobFailed(f"ClientError: {exc}") from None
 
     def _upload_artifacts(self, job: TrainingJob, layout: container.Layout) -> None:
         output_path = job.request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
         bucket, prefix = split_uri(f"{output_path}/{job.name}/output")
-        objects = {f"{prefix}/model.tar.gz": _tar_gz(layout.model)}
+        objects = {f"{prefix}/model.tar.gz": staging.tar_gz(layout.model)}
         if any(layout.output_data.iterdir()):
-            objects[f"{prefix}/output.tar.gz"] = _tar_gz(layout.output_data)
+            objects[f"{prefix}/output.tar.gz"] = staging.tar_gz(layout.output_data)
         try:
             self.context.s3.put_many(bucket, objects)
         except NoSuchBucket as exc:
             raise JobFailed(f"ClientError: could not upload the model artifacts: {exc}") from None
         with self._lock:
             job.model_artifacts = f"s3://{bucket}/{prefix}/model.tar.gz"
-
-
-def _write_inside(root: Path, relative: str, data: bytes) -> None:
-    """Writes root/relative, refusing a key that would land outside root ('..', absolute)."""
-    path = (root / relative).resolve()
-    if not path.is_relative_to(root.resolve()) or path == root.resolve():
-        raise JobFailed(f"ClientError: S3 key {relative!r} cannot be staged (it leaves the channel folder)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-
-
-def _tar_gz(folder: Path) -> bytes:
-    """The folder's contents at the archive root, as SageMaker packs model/ and output/data/."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for path in sorted(folder.rglob("*")):
-            archive.add(path, arcname=str(path.relative_to(folder)), recursive=False)
-    return buffer.getvalue()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
-import json
 import logging
 import shutil
 import sys
@@ -21,8 +20,8 @@ from typing import Any
 from mwaa_local.cloud import jobs
 from mwaa_local.cloud.context import CloudContext
 from mwaa_local.cloud.glue.logs import LogWriter
-from mwaa_local.cloud.s3_objects import NoSuchBucket, NoSuchKey, split_uri
-from mwaa_local.cloud.sagemaker import bundle
+from mwaa_local.cloud.s3_objects import NoSuchBucket
+from mwaa_local.cloud.sagemaker import bundle, staging
 from mwaa_local.cloud.sagemaker.exceptions import ResourceInUse, ValidationException, not_found
 
 log = logging.getLogger(__name__)
@@ -201,32 +200,13 @@ class TransformJobs:
         return running.wait()
 
     def _stage(self, source: dict, target: Path) -> int:
-        target.mkdir(parents=True, exist_ok=True)
-        uri = source["S3Uri"]
         try:
-            bucket, prefix = split_uri(uri)
-            if source.get("S3DataType") == "ManifestFile":
-                entries = json.loads(self.context.s3.get(bucket, prefix))
-                base, keys = entries[0]["prefix"], entries[1:]
-                objects = [(split_uri(base + key), key) for key in keys]
-            else:
-                base_dir = prefix if prefix.endswith("/") else (prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else "")
-                objects = [((bucket, key), key[len(base_dir):])
-                           for key, _ in self.context.s3.list_keys(bucket, prefix) if not key.endswith("/")]
-            for (obj_bucket, key), relative in objects:
-                path = (target / relative).resolve()
-                if not path.is_relative_to(target.resolve()):
-                    raise TransformFailed(f"ClientError: S3 key {relative!r} leaves the input folder")
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(self.context.s3.get(obj_bucket, key))
-        except (NoSuchBucket, NoSuchKey, ValueError, KeyError, IndexError, TypeError) as exc:
-            raise TransformFailed(f"ClientError: could not read the input {uri}: {exc}") from None
-        return len(objects)
+            return staging.stage(self.context.s3, source["S3Uri"], source.get("S3DataType", "S3Prefix"), target)
+        except staging.StagingError as exc:
+            raise TransformFailed(f"ClientError: could not read the input {source['S3Uri']}: {exc}") from None
 
     def _upload(self, job: TransformJob, out: Path) -> None:
-        bucket, prefix = split_uri(job.request["TransformOutput"]["S3OutputPath"].rstrip("/") + "/")
-        objects = {prefix + str(path.relative_to(out)): path.read_bytes()
-                   for path in sorted(out.rglob("*")) if path.is_file()}
+        bucket, objects = staging.folder_objects(out, job.request["TransformOutput"]["S3OutputPath"])
         try:
             self.context.s3.put_many(bucket, objects)
         except NoSuchBucket as exc:
