@@ -207,3 +207,60 @@ def test_bad_models_and_inputs_fail_with_a_reason(trained):
         described["FailureReason"]
     assert "Contents" not in world.s3.list_objects_v2(Bucket=world.bucket,
                                                       Prefix=f"scores/{described['TransformJobName']}/")
+
+
+def test_provider_operators_model_transform_endpoint_create_then_update(trained):
+    from airflow.providers.amazon.aws.operators.sagemaker import (
+        SageMakerEndpointConfigOperator,
+        SageMakerEndpointOperator,
+        SageMakerModelOperator,
+        SageMakerTransformOperator,
+    )
+
+    from tests.cloud.glue.airflow_context import context
+
+    world, model_data, source = trained
+    suffix = uuid.uuid4().hex[:6]
+    container = {"Image": SKLEARN_IMAGE, "ModelDataUrl": model_data,
+                 "Environment": {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": source}}
+    role = "arn:aws:iam::123456789012:role/sm"
+    make_model = SageMakerModelOperator(task_id="make_model", aws_conn_id=None, config={
+        "ModelName": f"op-model-{suffix}", "ExecutionRoleArn": role, "PrimaryContainer": container})
+    make_model.execute(context())
+    assert world.sm.describe_model(ModelName=f"op-model-{suffix}")["PrimaryContainer"]["ModelDataUrl"] == model_data
+
+    world.upload(f"op/{suffix}/in.csv", _features_csv(50))
+    score = SageMakerTransformOperator(task_id="score", aws_conn_id=None, check_interval=1, config={
+        "Model": {"ModelName": f"op-tf-model-{suffix}", "ExecutionRoleArn": role, "PrimaryContainer": container},
+        "Transform": {"TransformJobName": f"op-tf-{suffix}", "ModelName": f"op-tf-model-{suffix}",
+                      "TransformInput": {"DataSource": {"S3DataSource": {
+                          "S3DataType": "S3Prefix", "S3Uri": f"s3://{world.bucket}/op/{suffix}/"}},
+                          "ContentType": "text/csv", "SplitType": "Line"},
+                      "TransformOutput": {"S3OutputPath": f"s3://{world.bucket}/op-out/{suffix}/",
+                                          "Accept": "text/csv", "AssembleWith": "Line"},
+                      "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1}}})
+    result = score.execute(context())
+    assert result["Transform"]["TransformJobStatus"] == "Completed"
+    scores = world.s3.get_object(Bucket=world.bucket, Key=f"op-out/{suffix}/in.csv.out")["Body"].read().split()
+    assert len(scores) == 50
+
+    make_config = SageMakerEndpointConfigOperator(task_id="make_config", aws_conn_id=None, config={
+        "EndpointConfigName": f"op-cfg-{suffix}", "ProductionVariants": [
+            {"VariantName": "AllTraffic", "ModelName": f"op-model-{suffix}", "InstanceType": "ml.m5.large",
+             "InitialInstanceCount": 1}]})
+    make_config.execute(context())
+    deploy = SageMakerEndpointOperator(task_id="deploy", aws_conn_id=None, check_interval=1, config={
+        "EndpointName": f"op-ep-{suffix}", "EndpointConfigName": f"op-cfg-{suffix}"})
+    deploy.execute(context())
+    assert world.sm.describe_endpoint(EndpointName=f"op-ep-{suffix}")["EndpointStatus"] == "InService"
+
+    # A second deploy of the same endpoint name with a new config: "create" finds it exists and updates in place.
+    redeploy = SageMakerEndpointOperator(task_id="redeploy", aws_conn_id=None, check_interval=1, config={
+        "EndpointConfig": {"EndpointConfigName": f"op-cfg2-{suffix}", "ProductionVariants": [
+            {"VariantName": "AllTraffic", "ModelName": f"op-tf-model-{suffix}", "InstanceType": "ml.m5.large",
+             "InitialInstanceCount": 1}]},
+        "Endpoint": {"EndpointName": f"op-ep-{suffix}", "EndpointConfigName": f"op-cfg2-{suffix}"}})
+    redeploy.execute(context())
+    described = world.sm.describe_endpoint(EndpointName=f"op-ep-{suffix}")
+    assert described["EndpointStatus"] == "InService" and described["EndpointConfigName"] == f"op-cfg2-{suffix}"
+    world.sm.delete_endpoint(EndpointName=f"op-ep-{suffix}")
