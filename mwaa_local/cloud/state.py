@@ -65,6 +65,7 @@ class StateStore:
         self.root = root
         self.blob_dir = root / "blobs" if root else Path("/nonexistent")
         self._providers: dict[str, tuple[Callable[[], Any], Callable[[Any], None]]] = {}
+        self._recoveries: dict[str, Callable[[], bool]] = {}
         self._lock = threading.RLock()
         self._key_blob_ids: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         if root:
@@ -81,6 +82,13 @@ class StateStore:
     def register(self, name: str, snapshot: Callable[[], Any], restore: Callable[[Any], None]) -> None:
         """`snapshot()` returns a picklable object; `restore(obj)` puts it back after a restart."""
         self._providers[name] = (snapshot, restore)
+
+    def register_recovery(self, name: str, recover: Callable[[], bool]) -> None:
+        """`recover()` runs once after every snapshot is restored, to settle the work that was in flight when the
+        previous process died (statements, job runs: FAILED, see jobs.restart_error). It runs after all restores so
+        it may use other services' state (e.g. write to CloudWatch Logs); returning True saves `name` at once, so
+        the verdict survives another crash."""
+        self._recoveries[name] = recover
 
     @contextmanager
     def mutation(self, *names: str) -> Iterator[None]:
@@ -148,7 +156,17 @@ class StateStore:
             except Exception as exc:  # a snapshot from an incompatible version must not stop the cloud
                 log.error("could not restore %s from %s (%s); starting it empty", name, path, exc)
         self._collect_garbage(set(loaded_blobs))
+        self._recover(restored)
         return restored
+
+    def _recover(self, restored: list[str]) -> None:
+        for name in restored:
+            recover = self._recoveries.get(name)
+            try:
+                if recover is not None and recover():
+                    self.save(name)
+            except Exception:  # a failed recovery must not stop the cloud; the state stays as it was loaded
+                log.exception("could not recover the in-flight work of %s", name)
 
     def _collect_garbage(self, referenced: set[str]) -> None:
         for blob in self.blob_dir.iterdir():

@@ -1,45 +1,12 @@
-"""Writes a job run's output into CloudWatch Logs (moto's logs backend, in-process) where Glue puts it and the
-Airflow provider reads it: group `<LogGroupName>/output` (stdout) and `/error` (stderr), stream = the run id."""
+"""Where Glue puts a run's output in CloudWatch Logs: group `<LogGroupName>/output` (stdout) and `/error` (stderr),
+stream = the run id. The writer itself is shared by every service (mwaa_local/cloud/log_writer.py)."""
 
 from __future__ import annotations
 
-import threading
-import time
+from mwaa_local.cloud.log_writer import MAX_EVENT_CHARS, LogWriter
 
-from mwaa_local.cloud.glue.backends import mutating
-from mwaa_local.cloud.state import StateStore
-
-MAX_EVENT_CHARS = 256 * 1024 - 26  # CloudWatch's event size limit
+__all__ = ["MAX_EVENT_CHARS", "LogWriter", "log_group_prefix"]
 
 
 def log_group_prefix(command_name: str) -> str:
     return "/aws-glue/python-jobs" if command_name == "pythonshell" else "/aws-glue/jobs"
-
-
-class LogWriter:
-    """Buffers lines and flushes them as one PutLogEvents-equivalent (and one snapshot) per batch."""
-
-    def __init__(self, store: StateStore, group: str, stream: str, region: str = "us-east-1"):
-        self.store, self.group, self.stream, self.region = store, group, stream, region
-        self._pending: list[dict] = []
-        self._lock = threading.Lock()
-        self._created = False
-
-    def write(self, line: str) -> None:
-        event = {"timestamp": int(time.time() * 1000), "message": line.rstrip("\n")[:MAX_EVENT_CHARS] or " "}
-        with self._lock:
-            self._pending.append(event)
-
-    def flush(self) -> None:
-        with self._lock:
-            events, self._pending = self._pending, []
-        if not events and self._created:
-            return
-        with mutating(self.store, "logs", self.region) as logs:
-            if not self._created:
-                if self.group not in logs.groups:
-                    logs.create_log_group(self.group, {})
-                logs.ensure_log_stream(self.group, self.stream)
-                self._created = True
-            if events:
-                logs.put_log_events(self.group, self.stream, events)

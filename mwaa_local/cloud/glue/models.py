@@ -3,17 +3,16 @@ Job definitions stay in moto's glue backend (CreateJob/GetJob go to moto); Updat
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import logging
 import math
 import secrets
 import shutil
-import subprocess
 import threading
 import time
 from typing import Any
 
+from mwaa_local.cloud import jobs
 from mwaa_local.cloud.context import CloudContext
 from mwaa_local.cloud.glue import arguments as args_mod
 from mwaa_local.cloud.glue import runner
@@ -89,8 +88,10 @@ class JobRuns:
     def __init__(self, context: CloudContext):
         self.context = context
         self.runs: dict[str, JobRun] = {}
-        self._stops: dict[str, threading.Event] = {}
+        self._stops: dict[str, threading.Event] = {}  # StopJobRun before the process exists
+        self._jobs: dict[str, jobs.Job] = {}
         context.store.register(STATE, self._snapshot, self._restore)
+        context.store.register_recovery(STATE, self._recover)
 
     # -- persistence ------------------------------------------------------------------------------------------
     def _snapshot(self) -> list[dict]:
@@ -98,16 +99,24 @@ class JobRuns:
 
     def _restore(self, saved: list[dict]) -> None:
         self.runs = {item["id"]: JobRun(**item) for item in saved}
-        now = time.time()
-        for run in self.runs.values():
-            if run.state in ACTIVE:
-                # The thread that watched it died with the cloud: end the orphan and say so. FAILED (not ERROR)
-                # because the provider's synchronous wait only stops polling on FAILED/TIMEOUT/SUCCEEDED/STOPPED.
-                if run.pid and runner.is_our_process(run.pid, run.id):
-                    runner.kill_tree(run.pid, grace=1)
-                run.error_message = (f"The local cloud stopped while this run was {run.state}; "
-                                     "the run was ended when the cloud restarted. Start it again.")
-                run.state, run.completed_on, run.last_modified_on = "FAILED", now, now
+
+    def _recover(self) -> bool:
+        """Runs active when the cloud died: their watcher died with it. FAILED (not ERROR: the provider's synchronous
+        wait only stops polling on FAILED/TIMEOUT/SUCCEEDED/STOPPED), and whatever their scripts left running is
+        killed (the main process already died with the cloud, see jobs.py)."""
+        interrupted = [run for run in self.runs.values() if run.state in ACTIVE]
+        if not interrupted:
+            return False
+        jobs.kill_leftovers(run.id for run in interrupted)
+        now, message = time.time(), jobs.restart_error("job run")
+        for run in interrupted:
+            run.state, run.error_message, run.completed_on, run.last_modified_on, run.pid = (
+                "FAILED", message, now, now, None)
+            err = LogWriter(self.context.store, f"{run.log_group}/error", run.id, self.context.region)
+            err.write(message)
+            err.flush()
+            shutil.rmtree(self.context.data_dir("glue") / "runs" / run.id, ignore_errors=True)
+        return True
 
     def _save(self) -> None:
         self.context.store.save(STATE)
@@ -173,28 +182,37 @@ class JobRuns:
             if run.state not in ACTIVE:
                 raise ServiceError("InvalidInputException", f"Job run {run_id} is {run.state}, not running")
             run.state, run.last_modified_on = "STOPPING", time.time()
-        self._stops.setdefault(run_id, threading.Event()).set()
+            self._stops.setdefault(run_id, threading.Event()).set()
+            job = self._jobs.get(run_id)
+            if job is not None:
+                job.stop()
 
     # -- the run itself ---------------------------------------------------------------------------------------
     def _execute(self, run: JobRun, command: dict, resolved: dict[str, str]) -> None:
+        """Stages and starts the run (in its own thread: StartJobRun answers at once); the job's on_exit ends it."""
         workspace = self.context.data_dir("glue") / "runs" / run.id
         store, region = self.context.store, self.context.region
         out = LogWriter(store, f"{run.log_group}/output", run.id, region)
         err = LogWriter(store, f"{run.log_group}/error", run.id, region)
         try:
-            self._run_process(run, command, resolved, workspace, out, err)
+            started = self._launch(run, command, resolved, workspace, out, err)
         except Exception as exc:  # never leave a run active because of a bug of ours
             log.exception("glue run %s crashed", run.id)
             err.write(f"local cloud error: {exc}")
             self._finish(run, "ERROR", f"Internal error in the local cloud: {exc}")
-        finally:
-            for writer in (out, err):
-                try:
-                    writer.flush()
-                except Exception:
-                    log.exception("could not write the logs of %s", run.id)
-            shutil.rmtree(workspace, ignore_errors=True)
-            self._stops.pop(run.id, None)
+            started = False
+        if not started:
+            self._cleanup(run, workspace, out, err)
+
+    def _cleanup(self, run: JobRun, workspace, out: LogWriter, err: LogWriter) -> None:
+        for writer in (out, err):
+            try:
+                writer.flush()
+            except Exception:
+                log.exception("could not write the logs of %s", run.id)
+        shutil.rmtree(workspace, ignore_errors=True)
+        self._stops.pop(run.id, None)
+        self._jobs.pop(run.id, None)
 
     def _finish(self, run: JobRun, state: str, error: str | None = None) -> None:
         now = time.time()
@@ -215,52 +233,54 @@ class JobRuns:
         extra = args_mod.split_list(resolved.get("--extra-py-files"))
         return runner.stage(self.context.s3, workspace, command["ScriptLocation"], extra)
 
-    def _run_process(self, run, command, resolved, workspace, out: LogWriter, err: LogWriter) -> None:
+    def _launch(self, run, command, resolved, workspace, out: LogWriter, err: LogWriter) -> bool:
+        """Starts the script; False when the run ended here instead (bad input, stopped before it started)."""
         stop = self._stops[run.id]
         try:
             script, paths = self._prepare(run, command, resolved, workspace)
         except runner.RunError as exc:
             err.write(str(exc))
             self._finish(run, "FAILED", str(exc))
-            return
-        env = runner.job_environment(self.context.endpoint_url, self.context.region, paths)
-        argv = args_mod.command_line(run.job_name, run.id, resolved)
-        with self.context.store.mutation(STATE):
+            return False
+        spec = jobs.JobSpec(
+            job_id=run.id, command=runner.command(script, args_mod.command_line(run.job_name, run.id, resolved)),
+            cwd=workspace, env=runner.job_environment(self.context.endpoint_url, self.context.region, paths),
+            timeout=args_mod.timeout_seconds(run.timeout), stdout=out, stderr=err,
+            on_exit=lambda outcome: self._ended(run, outcome, workspace, out, err))
+        with self.context.store.mutation(STATE):  # StopJobRun takes this lock too: it sees the job or stops it here
             if stop.is_set():
                 run.state, run.completed_on = "STOPPED", time.time()
-                return
-            process = runner.spawn(script, argv, env, workspace)
-            run.state, run.pid, run.running_since = "RUNNING", process.pid, time.time()
-            run.last_modified_on = run.running_since
-        tail: collections.deque = collections.deque(maxlen=200)
-        pumps = [runner.pump(process.stdout, out.write), runner.pump(process.stderr, err.write, tail)]
-        deadline = run.running_since + args_mod.timeout_seconds(run.timeout)
-        outcome = None
-        while True:
+                return False
             try:
-                process.wait(timeout=0.25)
-                break
-            except subprocess.TimeoutExpired:
-                pass
-            out.flush()
-            err.flush()
-            if stop.is_set():
-                outcome = ("STOPPED", None)
-            elif time.time() >= deadline:
-                outcome = ("TIMEOUT", f"Job run timed out after {run.timeout} minutes (the job's Timeout); "
-                                      "its process was stopped")
-            if outcome:
-                runner.kill_tree(process.pid)
-                process.wait()
-                break
-        for thread in pumps:
-            thread.join(timeout=5)
-        if outcome is None:
-            code = process.returncode
-            outcome = ("SUCCEEDED", None) if code == 0 else ("FAILED", args_mod.error_message(list(tail), code))
-        if outcome[1] and outcome[0] == "TIMEOUT":
-            err.write(outcome[1])
-        self._finish(run, *outcome)
+                job = jobs.start(spec)
+            except jobs.JobStartError as exc:
+                err.write(str(exc))
+                run.state, run.error_message, run.completed_on = "FAILED", str(exc), time.time()
+                return False
+            self._jobs[run.id] = job
+            run.state, run.pid, run.running_since = "RUNNING", job.pid, job.started
+            run.last_modified_on = run.running_since
+        return True
+
+    def _ended(self, run: JobRun, outcome: jobs.Outcome, workspace, out: LogWriter, err: LogWriter) -> None:
+        """The job's on_exit: its whole process group is gone and its output is in the log writers."""
+        if outcome.stopped:
+            state, error = "STOPPED", None
+        elif outcome.timed_out:
+            state, error = "TIMEOUT", (f"Job run timed out after {run.timeout} minutes (the job's Timeout); "
+                                       "its process was stopped")
+            err.write(error)
+        elif outcome.returncode == 0:
+            state, error = "SUCCEEDED", None
+        else:
+            state, error = "FAILED", args_mod.error_message(list(outcome.stderr_tail), outcome.returncode)
+        try:
+            for writer in (out, err):  # the logs are complete before the state says the run ended
+                writer.flush()
+        except Exception:
+            log.exception("could not write the logs of %s", run.id)
+        self._finish(run, state, error)
+        self._cleanup(run, workspace, out, err)
 
 
 # UpdateJob: JobUpdate key -> moto FakeJob attribute. Glue overwrites the whole definition with the update.

@@ -1,17 +1,10 @@
-"""Running one job script in its own process: stage the script and --extra-py-files from S3 into a workspace,
-start `python script.py --JOB_NAME ...` in a new process group (so Stop and Timeout kill the whole tree), and
-stream its output line by line."""
+"""Preparing one job script to run: stage the script and --extra-py-files from S3 into a workspace, and build the
+`python script.py --JOB_NAME ...` command line and its environment. Running it is mwaa_local.cloud.jobs's job."""
 
 from __future__ import annotations
 
-import collections
 import os
-import signal
-import subprocess
 import sys
-import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from mwaa_local.cloud.s3_objects import NoSuchBucket, NoSuchKey, S3Objects, split_uri
@@ -69,66 +62,6 @@ def job_environment(endpoint_url: str, region: str, extra_paths: list[str]) -> d
     return env
 
 
-def spawn(script: Path, argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(script), *argv], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                            text=True, errors="replace", bufsize=1)
-
-
-def pump(stream, on_line: Callable[[str], None], tail: collections.deque | None = None) -> threading.Thread:
-    """Reads `stream` to its end in a thread, handing each line to on_line (and keeping the last ones in tail)."""
-    def loop() -> None:
-        for line in stream:
-            on_line(line)
-            if tail is not None:
-                tail.append(line)
-        stream.close()
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    return thread
-
-
-def kill_tree(pid: int, grace: float = 3.0) -> None:
-    """SIGTERM the process group, SIGKILL it after `grace` seconds if anything is left."""
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not group_alive(pid):
-            return
-        time.sleep(0.05)
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # a zombie leader still "exists": look for a member that is not a zombie
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
-
-
-def is_our_process(pid: int, run_id: str) -> bool:
-    """Whether pid still is the job process of run_id (pids get reused after a restart)."""
-    try:
-        return run_id in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return False
+def command(script: Path, argv: list[str]) -> list[str]:
+    """The job's command line: the script on the cloud's own Python (the shim and extra files on PYTHONPATH)."""
+    return [sys.executable, str(script), *argv]

@@ -3,8 +3,9 @@
 A statement is submitted, queued on a small thread pool, and run against its database under that database's lock
 (DuckDB has one writer per file): SUBMITTED -> PICKED -> STARTED -> FINISHED | FAILED | ABORTED.
 Everything a statement (or a batch) runs happens in ONE DuckDB transaction, so a failure leaves no trace.
-Statement history is snapshotted through the state store when a statement ends; result sets live in Parquet
-files under the service's data dir, so both survive a restart (a statement caught mid-run ends FAILED).
+Statement history is snapshotted through the state store when a statement is submitted and when it ends; result
+sets live in Parquet files under the service's data dir, so both survive a restart. A statement caught mid-run by a
+crash reads FAILED after the restart (jobs.restart_error), never "not found".
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from mwaa_local.cloud import faults, moto_state
+from mwaa_local.cloud import faults, jobs, moto_state
 from mwaa_local.cloud.context import CloudContext
 from mwaa_local.cloud.redshift_data import copy as copy_cmd
 from mwaa_local.cloud.redshift_data import dialect, results
@@ -172,6 +173,7 @@ class RedshiftDataBackend:
         self._query_ids = iter(range(int(time.time()) % 100000 * 1000, 1 << 62))
         context.store.register(STATE_NAME, self._snapshot, self._restore)
         context.registry[STATE_NAME] = self
+        context.store.register_recovery(STATE_NAME, self._recover)
 
     def _workgroup_storage(self, name: str) -> tuple[str, str] | None:
         serverless = self.context.registry.get("redshift-serverless")
@@ -188,16 +190,26 @@ class RedshiftDataBackend:
     def _restore(self, saved: list[Statement]) -> None:
         with self._lock:
             for statement in saved:
-                if statement.status not in TERMINAL:  # the process died while it ran: its transaction is gone
-                    statement.set_status("FAILED", "The statement was interrupted by a restart of the local cloud.")
-                    for part in statement.parts:
-                        if part.status not in TERMINAL:
-                            part.status = "FAILED" if part.status == "STARTED" else "ABORTED"
                 self.statements[statement.id] = statement
         kept = {p.result.path.name for s in saved for p in s.parts if p.result}
         for path in self.results_dir.glob("*.parquet"):
             if path.name not in kept:
                 path.unlink(missing_ok=True)
+
+    def _recover(self) -> bool:
+        """Statements in flight when the cloud died: their transaction died with it, so they read FAILED."""
+        message = jobs.restart_error("statement")
+        with self._lock:
+            interrupted = [s for s in self.statements.values() if s.status not in TERMINAL]
+            for statement in interrupted:
+                pending = [p for p in statement.parts if p.status not in TERMINAL]
+                failed = next((p for p in pending if p.status == "STARTED"), pending[0] if pending else None)
+                for part in pending:
+                    part.status, part.updated_at = ("FAILED", _now()) if part is failed else ("ABORTED", _now())
+                if failed is not None:
+                    failed.error = message
+                statement.set_status("FAILED", message)
+        return bool(interrupted)
 
     def _persist(self) -> None:
         try:
@@ -240,6 +252,7 @@ class RedshiftDataBackend:
                               parameters=list(parameters or []), pid=1073741824 + len(self.statements), **extra)
         with self._lock:
             self.statements[statement_id] = statement
+        self._persist()  # before it runs: a crash mid-run must leave a FAILED statement, not a missing one
         self._pool.submit(self._run, statement, endpoint, params)
         self._trim_history()
         return statement
