@@ -24,7 +24,7 @@ import urllib3
 
 from mwaa_local.cloud import jobs
 from mwaa_local.cloud.context import CloudContext
-from mwaa_local.cloud.glue.logs import LogWriter
+from mwaa_local.cloud.log_writer import LogWriter
 from mwaa_local.cloud.sagemaker import bundle
 from mwaa_local.cloud.sagemaker.exceptions import ValidationException, not_found
 
@@ -150,6 +150,7 @@ class Hosting:
         self._lock = threading.RLock()
         self.workspace = context.data_dir("sagemaker") / "endpoints"
         context.store.register(STATE, self._snapshot, self._restore)
+        context.store.register_recovery(STATE, self._recover)
 
     # ---- durability ----------------------------------------------------------------------------------------
 
@@ -160,15 +161,23 @@ class Hosting:
     def _restore(self, saved: dict) -> None:
         with self._lock:
             self.models, self.configs, self.endpoints = saved["models"], saved["configs"], saved["endpoints"]
+
+    def _recover(self) -> bool:
+        """After a restart (S3 restored too): endpoints that served come back on the config that served; one being
+        created is Failed; an update in flight is lost and the previous config serves again."""
         shutil.rmtree(self.workspace, ignore_errors=True)
-        for endpoint in list(self.endpoints.values()):
-            if endpoint.status == "Creating":
-                endpoint.status, endpoint.failure_reason = "Failed", jobs.restart_error("endpoint creation")
-            elif endpoint.status in ("InService", "Updating", "SystemUpdating") and endpoint.serving_config:
-                endpoint.status = "InService"  # the update in flight is lost; the config that served comes back
-                endpoint.config_name = endpoint.serving_config
-                threading.Thread(target=self._serve, args=(endpoint.name, endpoint.serving_config, True),
-                                 daemon=True).start()
+        changed = False
+        with self._lock:
+            for endpoint in self.endpoints.values():
+                if endpoint.status == "Creating" or (endpoint.status != "Failed" and not endpoint.serving_config):
+                    endpoint.status, endpoint.failure_reason = "Failed", jobs.restart_error("endpoint creation")
+                    changed = True
+                elif endpoint.status in ("InService", "Updating", "SystemUpdating"):
+                    changed |= endpoint.status != "InService" or endpoint.config_name != endpoint.serving_config
+                    endpoint.status, endpoint.config_name = "InService", endpoint.serving_config
+                    threading.Thread(target=self._serve, args=(endpoint.name, endpoint.serving_config, True),
+                                     daemon=True).start()
+        return changed
 
     def _save(self) -> None:
         try:

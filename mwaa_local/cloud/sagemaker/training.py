@@ -23,7 +23,7 @@ from typing import Any
 
 from mwaa_local.cloud import jobs
 from mwaa_local.cloud.context import CloudContext
-from mwaa_local.cloud.glue.logs import LogWriter
+from mwaa_local.cloud.log_writer import LogWriter
 from mwaa_local.cloud.s3_objects import NoSuchBucket, split_uri
 from mwaa_local.cloud.sagemaker import container, images, staging
 from mwaa_local.cloud.sagemaker.exceptions import ResourceInUse, ValidationException, not_found
@@ -145,6 +145,7 @@ class TrainingJobs:
         self._lock = threading.RLock()
         self.workspace = context.data_dir("sagemaker") / "training"
         context.store.register(STATE, self._snapshot, self._restore)
+        context.store.register_recovery(STATE, self._recover)
 
     # ---- durability ----------------------------------------------------------------------------------------
 
@@ -153,17 +154,18 @@ class TrainingJobs:
             return {name: copy.deepcopy(job) for name, job in self.jobs.items()}
 
     def _restore(self, saved: dict[str, TrainingJob]) -> None:
-        interrupted = []
         with self._lock:
-            for job in saved.values():
-                if job.status in ACTIVE:  # the cloud died while it ran: its processes are gone (or about to be)
-                    job.finish("Failed", "Failed", jobs.restart_error("training job"))
-                    interrupted.append(job.name)
             self.jobs = saved
-        if interrupted:
-            jobs.kill_leftovers(self._job_id(name) for name in interrupted)
-            for name in interrupted:
-                shutil.rmtree(self.workspace / name, ignore_errors=True)
+
+    def _recover(self) -> bool:
+        """Jobs in flight when the cloud died read Failed; their processes (if any survived) are killed."""
+        with self._lock:
+            interrupted = [job for job in self.jobs.values() if job.status in ACTIVE]
+            for job in interrupted:
+                job.finish("Failed", "Failed", jobs.restart_error("training job"))
+        jobs.kill_leftovers(self._job_id(job.name) for job in interrupted)
+        shutil.rmtree(self.workspace, ignore_errors=True)
+        return bool(interrupted)
 
     def _save(self) -> None:
         try:

@@ -19,7 +19,7 @@ from typing import Any
 
 from mwaa_local.cloud import jobs
 from mwaa_local.cloud.context import CloudContext
-from mwaa_local.cloud.glue.logs import LogWriter
+from mwaa_local.cloud.log_writer import LogWriter
 from mwaa_local.cloud.s3_objects import NoSuchBucket
 from mwaa_local.cloud.sagemaker import bundle, staging
 from mwaa_local.cloud.sagemaker.exceptions import ResourceInUse, ValidationException, not_found
@@ -69,19 +69,25 @@ class TransformJobs:
         self._lock = threading.RLock()
         self.workspace = context.data_dir("sagemaker") / "transform"
         context.store.register(STATE, self._snapshot, self._restore)
+        context.store.register_recovery(STATE, self._recover)
 
     def _snapshot(self) -> dict:
         with self._lock:
             return copy.deepcopy(self.jobs)
 
     def _restore(self, saved: dict) -> None:
-        interrupted = [job.name for job in saved.values() if job.status in ACTIVE]
-        for name in interrupted:
-            saved[name].finish("Failed", jobs.restart_error("transform job"))
         with self._lock:
             self.jobs = saved
-        jobs.kill_leftovers(f"sagemaker-transform-{name}" for name in interrupted)
+
+    def _recover(self) -> bool:
+        """Jobs in flight when the cloud died read Failed; their processes (if any survived) are killed."""
+        with self._lock:
+            interrupted = [job for job in self.jobs.values() if job.status in ACTIVE]
+            for job in interrupted:
+                job.finish("Failed", jobs.restart_error("transform job"))
+        jobs.kill_leftovers(f"sagemaker-transform-{job.name}" for job in interrupted)
         shutil.rmtree(self.workspace, ignore_errors=True)
+        return bool(interrupted)
 
     def _save(self) -> None:
         try:

@@ -264,3 +264,37 @@ def test_provider_operators_model_transform_endpoint_create_then_update(trained)
     described = world.sm.describe_endpoint(EndpointName=f"op-ep-{suffix}")
     assert described["EndpointStatus"] == "InService" and described["EndpointConfigName"] == f"op-cfg2-{suffix}"
     world.sm.delete_endpoint(EndpointName=f"op-ep-{suffix}")
+
+
+def test_an_endpoint_comes_back_after_kill_9(tmp_path):
+    import io
+    import signal
+
+    import joblib
+    from sklearn.linear_model import LogisticRegression
+
+    from mwaa_local.cloud import process
+    from tests.cloud.sagemaker.conftest import tar_gz
+
+    x = np.random.default_rng(0).normal(size=(200, 3))
+    buffer = io.BytesIO()
+    joblib.dump(LogisticRegression().fit(x, (x.sum(axis=1) > 0).astype(int)), buffer)
+    cloud = process.start(state_dir=tmp_path)
+    try:
+        world = SageMakerWorld(process.clients(cloud.endpoint_url))
+        model_data = world.upload("m/model.tar.gz", tar_gz({"model.joblib": buffer.getvalue()}))
+        endpoint = _endpoint(world, _model(world, model_data, world.source("inference.py")))
+        _in_service(world, endpoint)
+        runtime = process.clients(cloud.endpoint_url)("sagemaker-runtime")
+        before = runtime.invoke_endpoint(EndpointName=endpoint, Body=b"1,2,3", ContentType="text/csv")["Body"].read()
+    finally:
+        cloud.stop(signal.SIGKILL)
+    cloud = process.start(state_dir=tmp_path)
+    try:
+        runtime = process.clients(cloud.endpoint_url)("sagemaker-runtime")
+        after = runtime.invoke_endpoint(EndpointName=endpoint, Body=b"1,2,3", ContentType="text/csv")["Body"].read()
+        assert after == before
+        sm = process.clients(cloud.endpoint_url)("sagemaker")
+        assert sm.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "InService"
+    finally:
+        cloud.stop()
