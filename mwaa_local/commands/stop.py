@@ -7,9 +7,11 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    from mwaa_local import postgres
+    from mwaa_local import mlflow_server, postgres
     from mwaa_local.cloud import process
 
+    mlflow_pid = mlflow_server.stop()
+    print(f"MLflow server: stopped (pid {mlflow_pid} and its process group)" if mlflow_pid else "MLflow server: not running")
     pid = process.stop_background()
     print(f"local cloud: stopped (pid {pid})" if pid else "local cloud: not running")
     if postgres.user_dsn():
