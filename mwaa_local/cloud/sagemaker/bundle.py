@@ -61,4 +61,6 @@ def prepare(context: CloudContext, model_request: dict, folder: Path) -> dict[st
                 "PYTHONPATH": str(code_dir)})
     env.update(environment)
     env.update({"SM_MODEL_DIR": str(model_dir), "SM_CODE_DIR": str(code_dir)})
+    if not program and image.framework == "xgboost":  # the built-in algorithm's own serving
+        env["SM_BUILTIN_ALGORITHM"] = "xgboost"
     return env

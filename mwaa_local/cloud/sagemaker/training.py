@@ -25,7 +25,7 @@ from mwaa_local.cloud import jobs
 from mwaa_local.cloud.context import CloudContext
 from mwaa_local.cloud.log_writer import LogWriter
 from mwaa_local.cloud.s3_objects import NoSuchBucket, split_uri
-from mwaa_local.cloud.sagemaker import container, images, staging
+from mwaa_local.cloud.sagemaker import algorithms, container, images, staging
 from mwaa_local.cloud.sagemaker.exceptions import ResourceInUse, ValidationException, not_found
 
 log = logging.getLogger(__name__)
@@ -267,15 +267,18 @@ class TrainingJobs:
         except images.UnsupportedImage as exc:
             raise JobFailed(f"AlgorithmError: {exc}") from None
         entry_point = environment.get("SAGEMAKER_PROGRAM") or decoded.get("sagemaker_program")
-        if not entry_point:
+        builtin = not entry_point and image.framework in algorithms.BUILT_IN
+        if not entry_point and not builtin:
             raise JobFailed(f"AlgorithmError: image {image.uri} runs script mode locally and needs an entry point: set "
                             "the hyperparameter sagemaker_program (the SDK does) or the environment variable "
-                            "SAGEMAKER_PROGRAM. The built-in algorithm mode of this image is not supported locally.")
+                            "SAGEMAKER_PROGRAM.")
         layout.create()
         self._transition(job, "Downloading")
         channels = self._stage_channels(request.get("InputDataConfig") or [], layout)
         self._stage_code(decoded.get("sagemaker_submit_directory"), layout)
-        if not (layout.code / str(entry_point)).exists():
+        if builtin:
+            entry_point = algorithms.BUILT_IN[image.framework]
+        elif not (layout.code / str(entry_point)).exists():
             raise JobFailed(f"AlgorithmError: entry point {entry_point} not found in the source directory "
                             f"({decoded.get('sagemaker_submit_directory') or 'none given'}); files there: "
                             f"{', '.join(sorted(p.name for p in layout.code.iterdir())) or 'none'}")
@@ -291,15 +294,16 @@ class TrainingJobs:
         with self._lock:
             job.started = _now()
             job.log_stream = f"{job.name}/algo-1-{int(job.started.timestamp())}"
-            job.command = ["python", str(entry_point), *container.user_args(decoded)]
+            job.command = ["python", Path(str(entry_point)).name, *([] if builtin else container.user_args(decoded))]
         writer = LogWriter(self.context.store, LOG_GROUP, job.log_stream, self.context.region)
-        sink = _Tee(writer, MetricParser(algorithm.get("MetricDefinitions") or [], job))
+        definitions = algorithm.get("MetricDefinitions") or (
+            algorithms.default_metric_definitions(decoded) if builtin else [])
+        sink = _Tee(writer, MetricParser(definitions, job))
         max_runtime = (request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds") or DEFAULT_MAX_RUNTIME
-        spec = jobs.JobSpec(
-            job_id=self._job_id(job.name), cwd=layout.code, env=env, timeout=float(max_runtime),
-            command=[sys.executable, str(LAUNCHER), str(layout.code), str(entry_point),
-                     *container.user_args(decoded)],
-            stdout=sink, stderr=sink)
+        command = ([sys.executable, str(entry_point)] if builtin else
+                   [sys.executable, str(LAUNCHER), str(layout.code), str(entry_point), *container.user_args(decoded)])
+        spec = jobs.JobSpec(job_id=self._job_id(job.name), cwd=layout.code, env=env, timeout=float(max_runtime),
+                            command=command, stdout=sink, stderr=sink)
         with self._lock:
             if job.stop_requested:
                 raise JobFailed("stopped")

@@ -72,11 +72,48 @@ def default_output_fn(prediction, accept: str):
                             f"{', '.join(SUPPORTED)}")
 
 
+def xgboost_builtin() -> dict:
+    """The built-in XGBoost algorithm's serving: the xgboost-model file; CSV (features only) or libsvm in."""
+    import numpy as np
+    import xgboost as xgb
+
+    def model_fn(model_dir):
+        booster = xgb.Booster()
+        booster.load_model(os.path.join(model_dir, "xgboost-model"))
+        return booster
+
+    def input_fn(body, content_type):
+        kind = _base(content_type) or CSV
+        text = body.decode() if isinstance(body, bytes) else body
+        if kind == CSV:
+            return xgb.DMatrix(np.loadtxt(io.StringIO(text), delimiter=",", dtype=np.float32, ndmin=2))
+        if kind == "text/libsvm":
+            from sklearn.datasets import load_svmlight_file
+
+            features, _ = load_svmlight_file(io.BytesIO(text.encode()))
+            return xgb.DMatrix(features)
+        raise UnsupportedContentType(f"Content type {content_type} is not supported by the built-in XGBoost "
+                                     "algorithm. Supported: text/csv, text/libsvm")
+
+    def predict_fn(data, model):
+        return model.predict(data)
+
+    return {"model_fn": model_fn, "input_fn": input_fn, "predict_fn": predict_fn}
+
+
+BUILT_IN = {"xgboost": xgboost_builtin}
+
+
 class Handlers:
-    def __init__(self, code_dir: Path, program: str | None, model_dir: Path, default_accept: str = JSON):
+    def __init__(self, code_dir: Path, program: str | None, model_dir: Path, default_accept: str = JSON,
+                 builtin: str | None = None):
         self.default_accept = default_accept
         module = _load(code_dir, program) if program else None
-        get = (lambda name: getattr(module, name, None)) if module else (lambda name: None)
+        if module is None and builtin in BUILT_IN:
+            functions = BUILT_IN[builtin]()
+            get = functions.get
+        else:
+            get = (lambda name: getattr(module, name, None)) if module else (lambda name: None)
         self.transform_fn = get("transform_fn")
         self.input_fn = get("input_fn") or default_input_fn
         self.predict_fn = get("predict_fn") or default_predict_fn
@@ -125,6 +162,7 @@ def _load(code_dir: Path, program: str):
 
 def from_environment() -> Handlers:
     """The handlers as the serving process's environment describes them (set by the local cloud)."""
+    builtin = os.environ.get("SM_BUILTIN_ALGORITHM") or None
     return Handlers(Path(os.environ["SM_CODE_DIR"]), os.environ.get("SAGEMAKER_PROGRAM") or None,
                     Path(os.environ["SM_MODEL_DIR"]),
-                    os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or JSON)
+                    os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or (CSV if builtin else JSON), builtin)
