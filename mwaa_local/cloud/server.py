@@ -112,12 +112,14 @@ class LocalCloud:
             refusal = self._malformed_json_request(environ, target, body)
         if refusal is not None:
             return refusal(environ, start_response)
-        service = self._our_service(environ)
-        if service is not None:
+        services = self._our_services(environ)
+        if services:
             body = _read_body(environ) if body is None else body
-            response = service.handle(Request(environ))
-            if response is not NotImplemented:
-                return response(environ, start_response)
+            for service in services:  # several may share a signing name (sagemaker, sagemaker-runtime)
+                environ["wsgi.input"] = io.BytesIO(body)
+                response = service.handle(Request(environ))
+                if response is not NotImplemented:
+                    return response(environ, start_response)
             environ["wsgi.input"] = io.BytesIO(body)  # fall through to moto with the body intact
         return self._moto(environ, start_response)
 
@@ -137,12 +139,17 @@ class LocalCloud:
         return None
 
     def _our_service(self, environ: dict) -> JsonService | None:
+        """The JSON service an X-Amz-Target request is for (its model validates the request)."""
+        target = environ.get("HTTP_X_AMZ_TARGET", "").partition(".")[0]
+        services = self._our_services(environ)
+        return next((s for s in services if target and s.target_prefix == target), None) or next(
+            (s for s in services if isinstance(s, JsonService)), None)
+
+    def _our_services(self, environ: dict) -> list[JsonService]:
         name = signing_name(environ)
         target = environ.get("HTTP_X_AMZ_TARGET", "").partition(".")[0]
-        for service in self.services:
-            if name == service.signing_name or (target and target == service.target_prefix):
-                return service
-        return None
+        return [service for service in self.services
+                if name == service.signing_name or (target and target == service.target_prefix)]
 
     def _moto(self, environ: dict, start_response):
         app = self.moto.get_application(environ)

@@ -50,6 +50,9 @@ def snake_case(operation: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", operation).lower()
 
 
+_ROUTES: dict[type, frozenset[str]] = {}  # each service class's operations, computed once
+
+
 class JsonService:
     """Subclasses set `signing_name` and `target_prefix` and define one method per operation they serve."""
 
@@ -65,13 +68,22 @@ class JsonService:
 
     @classmethod
     def operations(cls) -> list[str]:
-        """The operations this service serves itself (its route table), as X-Amz-Target names."""
-        own = {name for klass in cls.__mro__ if issubclass(klass, JsonService) and klass is not JsonService
-               for name, value in vars(klass).items() if callable(value) and not name.startswith("_")}
+        """The operations this service serves itself (its route table), as X-Amz-Target names: the public methods
+        of the service and its mixins, never the machinery defined here (handle, close, ...)."""
+        machinery = set(vars(JsonService))
+        own = {name for klass in cls.__mro__ if klass not in (JsonService, object)
+               for name, value in vars(klass).items()
+               if callable(value) and not name.startswith("_") and name not in machinery}
         return sorted("".join(part.capitalize() for part in name.split("_")) for name in own)
 
     def handles(self, operation: str) -> bool:
-        return callable(getattr(self, snake_case(operation), None))
+        routes = _ROUTES.get(type(self))
+        if routes is None:
+            routes = _ROUTES[type(self)] = frozenset(self.operations())
+        return operation in routes
+
+    def close(self) -> None:
+        """Called once when the cloud stops: end what the service runs (never an operation)."""
 
     def handle(self, request: Request) -> Response:
         operation = self.operation_of(request)

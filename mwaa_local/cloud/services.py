@@ -12,6 +12,8 @@ SERVICES = [
     "mwaa_local.cloud.redshift_data.responses:RedshiftDataService",
     "mwaa_local.cloud.redshift_serverless.responses:RedshiftServerlessService",
     "mwaa_local.cloud.glue.responses:GlueService",
+    "mwaa_local.cloud.sagemaker.runtime:SageMakerRuntimeService",  # path-routed: before the control plane
+    "mwaa_local.cloud.sagemaker.responses:SageMakerService",
 ]
 
 

@@ -8,9 +8,12 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    from mwaa_local import pid_records, postgres
+    from mwaa_local import mlflow_server, pid_records, postgres
     from mwaa_local.cloud import process
 
+    mlflow_pid = mlflow_server.stop()
+    print(f"MLflow server: stopped (pid {mlflow_pid} and its process group)" if mlflow_pid
+          else "MLflow server: not running")
     stopped = process.stop_background()
     for service, pid in stopped:
         print(f"local cloud: stopped {service} (pid {pid} and its process group)")

@@ -1,0 +1,240 @@
+"""Processing jobs (state and behaviour; no HTTP here).
+
+The container's paths under /opt/ml/ are mapped into the job's folder: every ProcessingInput is staged from S3 to
+its LocalPath, ContainerEntrypoint + ContainerArguments run through the shared job runner (`python`/`python3` is the
+local Python), and each output's LocalPath is uploaded to its S3Uri at the end (S3UploadMode EndOfJob).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime as dt
+import logging
+import os
+import shutil
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from mwaa_local.cloud import jobs
+from mwaa_local.cloud.context import CloudContext
+from mwaa_local.cloud.log_writer import LogWriter
+from mwaa_local.cloud.s3_objects import NoSuchBucket
+from mwaa_local.cloud.sagemaker import images, staging
+from mwaa_local.cloud.sagemaker.exceptions import ResourceInUse, ValidationException, not_found
+
+log = logging.getLogger(__name__)
+
+STATE = "sagemaker.processing_jobs"
+LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
+ACTIVE = ("InProgress", "Stopping")
+CONTAINER_ROOT = "/opt/ml/"
+PYTHONS = ("python", "python3", "/usr/bin/python3", "/usr/local/bin/python3", "/usr/bin/python", "/usr/local/bin/python")
+_PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
+DEFAULT_MAX_RUNTIME = 86400
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class ProcessingFailed(Exception):
+    pass
+
+
+@dataclasses.dataclass
+class ProcessingJob:
+    name: str
+    arn: str
+    request: dict[str, Any]
+    status: str = "InProgress"
+    failure_reason: str | None = None
+    exit_message: str | None = None
+    created: dt.datetime = dataclasses.field(default_factory=_now)
+    last_modified: dt.datetime = dataclasses.field(default_factory=_now)
+    started: dt.datetime | None = None
+    ended: dt.datetime | None = None
+    stop_requested: bool = False
+
+    def finish(self, status: str, reason: str | None = None) -> None:
+        self.status, self.ended, self.last_modified = status, _now(), _now()
+        if reason:
+            self.failure_reason = reason[:1024]
+
+
+def container_path(root: Path, path: str) -> str:
+    """/opt/ml/processing/input -> <job folder>/opt/ml/processing/input; other values stay as they are."""
+    return str(root / path.lstrip("/")) if path.startswith(CONTAINER_ROOT) else path
+
+
+class ProcessingJobs:
+    def __init__(self, context: CloudContext):
+        self.context = context
+        self.jobs: dict[str, ProcessingJob] = {}
+        self._running: dict[str, jobs.Job] = {}
+        self._lock = threading.RLock()
+        self.workspace = context.data_dir("sagemaker") / "processing"
+        context.store.register(STATE, self._snapshot, self._restore)
+        context.store.register_recovery(STATE, self._recover)
+
+    def _snapshot(self) -> dict:
+        with self._lock:
+            return copy.deepcopy(self.jobs)
+
+    def _restore(self, saved: dict) -> None:
+        with self._lock:
+            self.jobs = saved
+
+    def _recover(self) -> bool:
+        """Jobs in flight when the cloud died read Failed; their processes (if any survived) are killed."""
+        with self._lock:
+            interrupted = [job for job in self.jobs.values() if job.status in ACTIVE]
+            for job in interrupted:
+                job.finish("Failed", jobs.restart_error("processing job"))
+        jobs.kill_leftovers(f"sagemaker-processing-{job.name}" for job in interrupted)
+        shutil.rmtree(self.workspace, ignore_errors=True)
+        return bool(interrupted)
+
+    def _save(self) -> None:
+        try:
+            self.context.store.save(STATE)
+        except Exception:
+            log.exception("could not persist SageMaker processing jobs")
+
+    def create(self, request: dict) -> ProcessingJob:
+        name = request["ProcessingJobName"]
+        app = request.get("AppSpecification") or {}
+        if not isinstance(app, dict) or not app.get("ImageUri"):
+            raise ValidationException("AppSpecification.ImageUri is required.")
+        for item in request.get("ProcessingInputs") or []:
+            s3_input = item.get("S3Input") or {}
+            if not s3_input.get("LocalPath", "").startswith(CONTAINER_ROOT + "processing"):
+                raise ValidationException(f"ProcessingInputs {item.get('InputName')}: LocalPath must be under "
+                                          "/opt/ml/processing (the local cloud stages S3 inputs only).")
+        for item in (request.get("ProcessingOutputConfig") or {}).get("Outputs") or []:
+            s3_output = item.get("S3Output") or {}
+            if not s3_output.get("LocalPath", "").startswith(CONTAINER_ROOT + "processing"):
+                raise ValidationException(f"ProcessingOutputs {item.get('OutputName')}: LocalPath must be under "
+                                          "/opt/ml/processing.")
+        with self.context.store.mutation(STATE), self._lock:
+            if name in self.jobs:
+                raise ResourceInUse(f"Job name must be unique within an AWS account and region, and a job with "
+                                    f"this name already exists ({self.jobs[name].arn})")
+            job = self.jobs[name] = ProcessingJob(
+                name, f"arn:aws:sagemaker:{self.context.region}:{self.context.account_id}:processing-job/"
+                      f"{name.lower()}", copy.deepcopy(request))
+        threading.Thread(target=self._run, args=(job,), daemon=True, name=f"processing-{name[:40]}").start()
+        return job
+
+    def get(self, name: str) -> ProcessingJob:
+        with self._lock:
+            if name not in self.jobs:
+                raise not_found("processing job", name)
+            return self.jobs[name]
+
+    def list(self) -> list[ProcessingJob]:
+        with self._lock:
+            return list(self.jobs.values())
+
+    def stop(self, name: str) -> None:
+        with self.context.store.mutation(STATE), self._lock:
+            job = self.get(name)
+            if job.status != "InProgress":
+                raise ValidationException(f"The processing job {name} is {job.status}: it cannot be stopped.")
+            job.stop_requested, job.status = True, "Stopping"
+            running = self._running.get(name)
+        if running is not None:
+            running.stop()
+
+    # ---- running -------------------------------------------------------------------------------------------
+
+    def _run(self, job: ProcessingJob) -> None:
+        folder = self.workspace / job.name
+        try:
+            outcome = self._process(job, folder)
+            with self._lock:
+                if outcome.stopped or job.stop_requested:
+                    job.finish("Stopped")
+                elif outcome.timed_out:
+                    job.finish("Stopped", "Processing job runtime exceeded MaxRuntimeInSeconds provided")
+                elif outcome.succeeded:
+                    self._upload(job, folder)
+                    job.exit_message = "Completed"
+                    job.finish("Completed")
+                else:
+                    tail = "\n".join(outcome.stderr_tail[-10:]).strip()
+                    job.exit_message = tail[-1024:] or None
+                    job.finish("Failed", f"AlgorithmError: See job logs for more information (exit code "
+                                         f"{outcome.returncode}): {tail[-900:]}")
+        except ProcessingFailed as exc:
+            with self._lock:
+                job.finish("Stopped" if job.stop_requested else "Failed", None if job.stop_requested else str(exc))
+        except Exception as exc:
+            log.exception("processing job %s", job.name)
+            with self._lock:
+                job.finish("Failed", f"InternalServerError: the local cloud failed to run the job: {exc}")
+        finally:
+            with self._lock:
+                self._running.pop(job.name, None)
+            self._save()
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _process(self, job: ProcessingJob, folder: Path) -> jobs.Outcome:
+        request, app = job.request, job.request["AppSpecification"]
+        try:
+            image = images.parse(app["ImageUri"])
+            images.check_runnable(image)
+        except images.UnsupportedImage as exc:
+            raise ProcessingFailed(f"AlgorithmError: {exc}") from None
+        entrypoint = list(app.get("ContainerEntrypoint") or [])
+        if not entrypoint:
+            raise ProcessingFailed("ClientError: ContainerEntrypoint is required locally (the framework images run "
+                                   "the entry point you give, e.g. [\"python3\", \"/opt/ml/processing/input/code/"
+                                   "preprocess.py\"]).")
+        for item in request.get("ProcessingInputs") or []:
+            s3_input = item["S3Input"]
+            target = Path(container_path(folder, s3_input["LocalPath"]))
+            try:
+                count = staging.stage(self.context.s3, s3_input["S3Uri"], s3_input.get("S3DataType", "S3Prefix"),
+                                      target)
+            except staging.StagingError as exc:
+                raise ProcessingFailed(f"ClientError: input {item.get('InputName')}: {exc}") from None
+            if count == 0:
+                raise ProcessingFailed(f"ClientError: input {item.get('InputName')}: no S3 objects found under "
+                                       f"{s3_input['S3Uri']}")
+        for item in (request.get("ProcessingOutputConfig") or {}).get("Outputs") or []:
+            Path(container_path(folder, item["S3Output"]["LocalPath"])).mkdir(parents=True, exist_ok=True)
+        if entrypoint[0] in PYTHONS:
+            entrypoint[0] = sys.executable
+        command = [container_path(folder, part) for part in entrypoint]
+        command += [container_path(folder, str(arg)) for arg in app.get("ContainerArguments") or []]
+        env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
+        env.update({"AWS_ENDPOINT_URL": self.context.endpoint_url, "AWS_ACCESS_KEY_ID": "test",
+                    "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": self.context.region,
+                    "AWS_REGION": self.context.region, "PYTHONUNBUFFERED": "1"})
+        env.update({k: str(v) for k, v in (request.get("Environment") or {}).items()})
+        max_runtime = (request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds") or DEFAULT_MAX_RUNTIME
+        with self._lock:
+            if job.stop_requested:
+                raise ProcessingFailed("stopped")
+            job.started = _now()
+            writer = LogWriter(self.context.store, LOG_GROUP, f"{job.name}/algo-1-{int(job.started.timestamp())}",
+                               self.context.region)
+            try:
+                running = self._running[job.name] = jobs.start(jobs.JobSpec(
+                    job_id=f"sagemaker-processing-{job.name}", command=command, cwd=folder, env=env,
+                    timeout=float(max_runtime), stdout=writer, stderr=writer))
+            except jobs.JobStartError as exc:
+                raise ProcessingFailed(f"AlgorithmError: {exc}") from None
+        return running.wait()
+
+    def _upload(self, job: ProcessingJob, folder: Path) -> None:
+        for item in (job.request.get("ProcessingOutputConfig") or {}).get("Outputs") or []:
+            local = Path(container_path(folder, item["S3Output"]["LocalPath"]))
+            bucket, objects = staging.folder_objects(local, item["S3Output"]["S3Uri"])
+            try:
+                self.context.s3.put_many(bucket, objects)
+            except NoSuchBucket as exc:
+                raise ProcessingFailed(f"ClientError: output {item.get('OutputName')}: {exc}") from None
