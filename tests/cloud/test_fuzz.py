@@ -27,9 +27,14 @@ WRONG_VALUES = ([], {}, 0, -1, 2**63, 1.5, True, "text", [{"nested": [None]}], {
 
 
 def _service_classes():
+    """Our JSON-protocol services (path-routed REST ones, such as sagemaker-runtime, take raw bodies)."""
+    from mwaa_local.cloud.service import JsonService
+
     for spec in services.SERVICES:
         module_name, _, class_name = spec.partition(":")
-        yield getattr(importlib.import_module(module_name), class_name)
+        service = getattr(importlib.import_module(module_name), class_name)
+        if issubclass(service, JsonService):
+            yield service
 
 
 def _route_table() -> list[tuple[str, str, str, object]]:
