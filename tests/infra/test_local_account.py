@@ -109,3 +109,16 @@ def test_a_resource_the_local_cloud_cannot_create_is_refused(local_cloud, monkey
     with pytest.raises(InfraError, match=r"mwaa.yaml: Environment \(AWS::MWAA::Environment\) cannot be created in "
                                          r"the local cloud; switch it off"):
         local_apply.apply_stack(client, "mwaa", "local", exports, local_apply.Applied())
+
+
+def test_upload_puts_the_tree_where_the_environment_reads_it(provisioned, aws, capsys):
+    """`python -m mwaa_local.infra upload local` against the local cloud (AWS_ENDPOINT_URL is set by the fixture)."""
+    from mwaa_local.infra.__main__ import main
+
+    assert main(["upload", "local"]) == 0
+    assert capsys.readouterr().out.startswith("s3://mwaa-local-dags: ")
+    mwaa = templates.load_template("mwaa")["Resources"]["Environment"]["Properties"]
+    s3 = aws("s3")
+    for key in (mwaa["PluginsS3Path"], mwaa["RequirementsS3Path"], mwaa["StartupScriptS3Path"],
+                f"{mwaa['DagS3Path']}/retail_etl.py", f"{mwaa['DagS3Path']}/include/glue/curate_retail.py"):
+        assert s3.head_object(Bucket="mwaa-local-dags", Key=key)["VersionId"], key
