@@ -122,3 +122,21 @@ def test_upload_puts_the_tree_where_the_environment_reads_it(provisioned, aws, c
     for key in (mwaa["PluginsS3Path"], mwaa["RequirementsS3Path"], mwaa["StartupScriptS3Path"],
                 f"{mwaa['DagS3Path']}/retail_etl.py", f"{mwaa['DagS3Path']}/include/glue/curate_retail.py"):
         assert s3.head_object(Bucket="mwaa-local-dags", Key=key)["VersionId"], key
+
+
+def test_provisioning_a_restarted_cloud(tmp_path):
+    """State survives a restart, except moto's KMS keys (the state store cannot pickle them): the second run
+    creates the key and alias again and finds everything else."""
+    from mwaa_local.cloud import process
+
+    created = []
+    for round_ in (1, 2):
+        cloud = process.start(state_dir=tmp_path / "state", log_file=tmp_path / f"cloud-{round_}.log")
+        try:
+            created.append(provision.provision(cloud.endpoint_url).created)
+            s3 = process.clients(cloud.endpoint_url)("s3")
+            assert s3.get_bucket_versioning(Bucket="mwaa-local-dags")["Status"] == "Enabled"
+        finally:
+            cloud.stop()
+    assert len(created[0]) > 10
+    assert [what.split()[0] for what in created[1]] == ["storage/PlatformKey", "storage/PlatformKeyAlias"]
