@@ -1,5 +1,7 @@
-"""Makes the local cloud look like the AWS account this repository deploys to: the buckets, roles, Glue
-database and secrets that include/config/platform.yaml (environment `local`) names. Idempotent."""
+"""Makes the local cloud look like the AWS account this repository deploys to, from the same CloudFormation
+templates (infra/*.yaml with infra/params/local.json, applied by mwaa_local.infra.local_apply): buckets, KMS key,
+roles, Glue database/crawler/job and connection secrets, as include/config/platform.yaml (environment `local`) names
+them. Then the local-only secrets: the connections given by the caller and aws_default. Idempotent."""
 
 from __future__ import annotations
 
@@ -10,13 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from mwaa_local.cloud.process import clients
-
-TRUST_POLICY = json.dumps({
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": ["glue.amazonaws.com", "redshift.amazonaws.com",
-                                                                "sagemaker.amazonaws.com"]},
-                   "Action": "sts:AssumeRole"}],
-})
+from mwaa_local.infra.local_apply import apply_local
 
 
 @dataclass
@@ -35,39 +31,15 @@ def local_settings() -> dict[str, Any]:
     return settings("local")
 
 
-def _exists_error(exc: ClientError) -> bool:
-    return exc.response["Error"]["Code"] in (
-        "BucketAlreadyOwnedByYou", "BucketAlreadyExists", "EntityAlreadyExists", "AlreadyExistsException",
-        "ResourceExistsException",
-    )
-
-
 def provision(endpoint_url: str, connections: dict[str, dict] | None = None) -> Provisioned:
-    """Creates what is missing; `connections` maps conn_id -> Airflow connection JSON for Secrets Manager."""
-    config = local_settings()
-    client = clients(endpoint_url, config["aws_region"])
-    s3, iam, glue, secrets = client("s3"), client("iam"), client("glue"), client("secretsmanager")
-    done = Provisioned()
+    """Applies the templates, then stores `connections` (conn_id -> Airflow connection JSON) in Secrets Manager."""
+    client = clients(endpoint_url, local_settings()["aws_region"])
+    applied = apply_local(client, "local")
+    done = Provisioned(created=list(applied.created), existing=list(applied.existing))
 
-    def attempt(what: str, create) -> None:
-        try:
-            create()
-            done.note(True, what)
-        except ClientError as exc:
-            if not _exists_error(exc):
-                raise
-            done.note(False, what)
-
-    for bucket in (config["mwaa_bucket"], config["data_lake_bucket"]):
-        attempt(f"s3://{bucket}", lambda b=bucket: s3.create_bucket(Bucket=b))
-    # MWAA requires versioning on its bucket: UpdateEnvironment pins object versions.
-    s3.put_bucket_versioning(Bucket=config["mwaa_bucket"], VersioningConfiguration={"Status": "Enabled"})
-    for arn in (config["glue"]["iam_role"], config["redshift"]["iam_role"]):
-        role = arn.rsplit("/", 1)[1]
-        attempt(f"iam role {role}", lambda r=role: iam.create_role(RoleName=r, AssumeRolePolicyDocument=TRUST_POLICY))
-    database = config["glue"]["raw_database"]
-    attempt(f"glue database {database}", lambda: glue.create_database(DatabaseInput={"Name": database}))
-
+    # aws_default is a secret only locally: on MWAA it is the execution role, and MWAA's secrets backend never
+    # looks it up (connections_lookup_pattern), so the templates do not create it.
+    secrets = client("secretsmanager")
     wanted = {"aws_default": {"conn_type": "aws"}, **(connections or {})}
     for conn_id, conn in wanted.items():
         name = f"airflow/connections/{conn_id}"
@@ -75,7 +47,7 @@ def provision(endpoint_url: str, connections: dict[str, dict] | None = None) -> 
             secrets.create_secret(Name=name, SecretString=json.dumps(conn))
             done.note(True, f"secret {name}")
         except ClientError as exc:
-            if not _exists_error(exc):
+            if exc.response["Error"]["Code"] != "ResourceExistsException":
                 raise
             secrets.put_secret_value(SecretId=name, SecretString=json.dumps(conn))
             done.note(False, f"secret {name} (updated)")
