@@ -1,14 +1,20 @@
 """One stack for the whole e2e package: the session's local cloud, one PostgreSQL server with one seeded retail
 source, one Airflow metadata DB. DAG runs are expensive (~20 s each), so the tests of test_retail_etl.py run in
-order on this shared state and each builds on the previous one (see ETLHarness.require)."""
+order on this shared state and each builds on the previous one (see ETLHarness.require): a test whose earlier
+step was not selected establishes that step itself, and one whose earlier step FAILED fails too (never a skip).
+
+Every test under tests/e2e must be marked e2e (unit tests belong in tests/unit); collection refuses otherwise."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import shutil
+import sqlite3
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,10 +26,21 @@ from mwaa_local.seed import load, schema
 from mwaa_local.seed.generate import Plan
 from tests.e2e import reconcile
 
+E2E_DIR = Path(__file__).parent
 DAG_ID = "retail_etl"
 # 4 daily intervals: 0 and 1 clean, 2 gets dirt, 3 gets a gate breach and then the injected fault.
 PLAN = Plan(orders=2_400, start=dt.date(2026, 3, 1), days=4, seed=23)
 MAX_DAG_RUNS = 10  # the e2e budget: each run takes ~20 s
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test in tests/e2e without the e2e mark is a unit test in the wrong place: `-m "not e2e"` would run it
+    against the shared stack, and `-m e2e` would miss it. Refuse the collection, naming it."""
+    unmarked = [item.nodeid for item in items
+                if E2E_DIR in Path(item.path).parents and item.get_closest_marker("e2e") is None]
+    if unmarked:
+        raise pytest.UsageError("tests in tests/e2e must be marked e2e (pytestmark = pytest.mark.e2e); unit tests "
+                                "belong in tests/unit. Unmarked: " + ", ".join(unmarked))
 
 
 def interval_end(day: dt.date) -> dt.datetime:
@@ -54,6 +71,7 @@ class ETLHarness:
         self.dirt: list[dict] = []  # manifest entries of dirt applied so far
         self.runs: list[tuple[str, str, float]] = []
         self.passed: set[str] = set()
+        self.attempted: set[str] = set()
         self.breach_order_id: int | None = None  # the order the gate-breach test inserts
 
     @property
@@ -69,11 +87,25 @@ class ETLHarness:
 
     # ---- ordering of the shared-state tests ---------------------------------------------------------------
 
-    def require(self, *steps: str) -> None:
-        missing = [s for s in steps if s not in self.passed]
-        if missing:
-            pytest.skip(f"needs the earlier step(s) {', '.join(missing)} of this module to have passed "
-                        "(the e2e tests share one warehouse and run in order)")
+    def require(self, step: str, establish: Callable[[ETLHarness], None] | None = None) -> None:
+        """This test builds on the state an earlier step leaves. If that step's test ran and failed, fail loudly
+        (the state is unknown). If it did not run (not selected), `establish` produces the state: the step's
+        actions with only the checks that it happened, so any e2e test can run alone. Never a skip."""
+        if step in self.passed:
+            return
+        if step in self.attempted:
+            pytest.fail(f"the earlier e2e step {step!r} failed in this session, so the state this test builds on is "
+                        "unknown: fix that failure first")
+        if establish is None:
+            pytest.fail(f"the earlier e2e step {step!r} has not run and this test cannot establish it; run the "
+                        "whole module: ./mwaa-local test tests/e2e/test_retail_etl.py")
+        print(f"establishing the earlier e2e step {step!r} (its test was not selected)")
+        self.attempted.add(step)
+        establish(self)
+        self.passed.add(step)
+
+    def begin(self, step: str) -> None:
+        self.attempted.add(step)
 
     def done(self, step: str) -> None:
         self.passed.add(step)
@@ -92,6 +124,20 @@ class ETLHarness:
     @staticmethod
     def log_tail(result, chars: int = 4000) -> str:
         return result.log_file.read_text()[-chars:]
+
+    def tries(self, result, task_id: str) -> list[dict]:
+        """Every try of a task in the DAG run `result`, oldest first, from the Airflow metadata DB: earlier tries
+        from task_instance_history, the last from task_instance (try_number, state, start_date, end_date)."""
+        marker = [line for line in result.log_file.read_text().splitlines() if line.startswith("@@RESULT@@")]
+        assert marker, f"no result marker in {result.log_file}"
+        run_id = json.loads(marker[-1].removeprefix("@@RESULT@@"))["run_id"]
+        columns = "try_number, state, start_date, end_date"
+        where = "dag_id = ? AND run_id = ? AND task_id = ? AND map_index = -1"
+        with sqlite3.connect(self.stack.airflow_home / "airflow.db") as db:
+            db.row_factory = sqlite3.Row
+            rows = [dict(r) for table in ("task_instance_history", "task_instance") for r in db.execute(
+                f"SELECT {columns} FROM {table} WHERE {where}", (DAG_ID, run_id, task_id))]
+        return sorted(rows, key=lambda r: r["try_number"])
 
     # ---- what the run wrote --------------------------------------------------------------------------------
 

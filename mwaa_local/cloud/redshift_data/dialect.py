@@ -233,6 +233,10 @@ def _fix_node(node: exp.Expression) -> exp.Expression:
             arg, (exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentDatetime))
         if temporal:  # TRUNC(timestamp) is Redshift's "date part of"; DuckDB's trunc() is numeric only
             return exp.cast(arg, exp.DataType.Type.DATE)
+    if isinstance(node, exp.Div) and node.args.get("typed"):
+        # Redshift's `/`: integer / integer truncates, any division by zero is an error. DuckDB's `/` is always
+        # floating point (1/0 = inf); its `//` has Redshift's semantics (and true division for non-integers).
+        return exp.IntDiv(this=node.this, expression=node.expression)
     if isinstance(node, exp.Insert) and isinstance(node.parent, exp.When) and not node.expression:
         # MERGE ... THEN INSERT VALUES (...) without a column list: sqlglot reads VALUES as a function call
         values = node.this.expressions[0] if isinstance(node.this, exp.Tuple) and node.this.expressions else None

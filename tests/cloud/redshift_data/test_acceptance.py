@@ -56,18 +56,21 @@ def test_failing_third_statement_leaves_tables_exactly_as_before(rs):
     rs.run("CREATE TABLE accounts (id INT, balance INT)")
     rs.run("INSERT INTO accounts VALUES (1, 100), (2, 50)")
     before = rs.query("SELECT * FROM accounts ORDER BY id")
+    assert before == [[1, 100], [2, 50]]
     described = rs.batch(["UPDATE accounts SET balance = balance - 30 WHERE id = 1",
                           "INSERT INTO accounts VALUES (3, 30)",
                           "UPDATE accounts SET balance = balance / 0 WHERE id = 2",
                           "INSERT INTO accounts VALUES (4, 40)"])
     assert described["Status"] == "FAILED"
     assert [s["Status"] for s in described["SubStatements"]] == ["FINISHED", "FINISHED", "FAILED", "ABORTED"]
-    assert "division by zero" in described["SubStatements"][2]["Error"].lower() or described["Error"]
+    assert described["SubStatements"][2]["Error"] == "ERROR: division by zero"
+    assert described["Error"] == "ERROR: division by zero"
     assert rs.query("SELECT * FROM accounts ORDER BY id") == before
     created = rs.batch(["CREATE TABLE made_in_batch (x INT)", "INSERT INTO made_in_batch VALUES (1)",
                         "SELECT * FROM nope"])
     assert created["Status"] == "FAILED"
-    assert "does not exist" in rs.fail("SELECT * FROM made_in_batch")
+    assert created["Error"] == 'ERROR: relation "nope" does not exist'
+    assert rs.fail("SELECT * FROM made_in_batch") == 'ERROR: relation "made_in_batch" does not exist'
 
 
 def test_warehouse_and_s3_survive_sigkill_after_copy(tmp_path):

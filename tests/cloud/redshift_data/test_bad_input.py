@@ -21,6 +21,12 @@ def test_unknown_column_and_relation_read_like_redshift(rs):
     assert 'invalid input syntax for type' in rs.fail("INSERT INTO known VALUES ('abc')")
 
 
+@pytest.mark.parametrize("divide", ["1 / 0", "7 / (2 - 2)", "1.50 / 0", "1.5::float8 / 0", "10 % 0"])
+def test_division_by_zero_fails_as_on_redshift(rs, divide):
+    """Not inf, not NULL: Redshift fails the statement (and rolls back its batch) on any division by zero."""
+    assert rs.fail(f"SELECT {divide}") == "ERROR: division by zero"
+
+
 @pytest.mark.parametrize("target", [{"WorkgroupName": "no-such-wg"}, {"ClusterIdentifier": "no-such-cluster"}, {},
                                     {"WorkgroupName": "local-wg", "ClusterIdentifier": "local-cluster"}])
 def test_unknown_or_missing_endpoint_is_a_validation_error(redshift_client, target):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -118,10 +120,19 @@ def test_catalog_operations(rs, redshift_client):
     assert len(paged["ColumnList"]) == 2 and paged["NextToken"]
 
 
+def _status_after_queue(rs, statement_id: str, timeout: float = 120) -> str:
+    """The first status past the queue (SUBMITTED/PICKED), polled gently, with a generous deadline."""
+    deadline = time.monotonic() + timeout
+    while (status := rs.client.describe_statement(Id=statement_id)["Status"]) in ("SUBMITTED", "PICKED"):
+        assert time.monotonic() < deadline, f"statement still {status} after {timeout} s"
+        time.sleep(0.02)
+    return status
+
+
 def test_cancel_statement(rs):
-    slow = rs.submit("SELECT count(*) FROM range(3000000000) a(i) WHERE i % 7 = 3")
-    while (status := rs.client.describe_statement(Id=slow)["Status"]) in ("SUBMITTED", "PICKED"):
-        pass  # cancel it mid-run, not in the queue
+    # minutes of work on one core, so it is still running when the cancel arrives, however fast the machine
+    slow = rs.submit("SELECT count(*) FROM range(10000000000) a(i) WHERE i % 7 = 3")
+    status = _status_after_queue(rs, slow)  # cancel it mid-run, not in the queue
     assert status == "STARTED"
     answer = rs.client.cancel_statement(Id=slow)
     assert_shape("CancelStatement", answer)
@@ -149,10 +160,14 @@ def test_secret_arn_and_db_user_are_accepted(rs):
     out = rs.client.execute_statement(Sql="SELECT 1", Database=rs.database, WorkgroupName="local-wg",
                                       SecretArn="arn:aws:secretsmanager:us-east-1:123456789012:secret:rs-AbCdEf")
     assert out["SecretArn"].endswith("rs-AbCdEf")
-    out = rs.client.execute_statement(Sql="SELECT 1", Database=rs.database, ClusterIdentifier="local-cluster",
+    assert rs.wait(out["Id"])["Status"] == "FINISHED" and rs.records(out["Id"]) == [[1]]
+    # the cluster's dev database, as a DbUser sees it (rs.database lives on the workgroup only)
+    out = rs.client.execute_statement(Sql="SELECT 2", Database="dev", ClusterIdentifier="local-cluster",
                                       DbUser="awsuser")
     assert out["DbUser"] == "awsuser"
-    assert rs.wait(out["Id"])["Status"] in ("FINISHED", "FAILED")
+    described = rs.wait(out["Id"])
+    assert described["Status"] == "FINISHED", described.get("Error")
+    assert rs.records(out["Id"]) == [[2]]
 
 
 def test_temp_tables_live_for_one_statement_or_batch(rs):
