@@ -35,7 +35,10 @@ class LocalRedshift(Redshift):
 
     class Parser(Redshift.Parser):
         FUNCTIONS = {**Redshift.Parser.FUNCTIONS, "TO_CHAR": functions.parse_to_char,
-                     "ADD_MONTHS": functions.parse_add_months}
+                     "ADD_MONTHS": functions.parse_add_months,
+                     # keys and the optional null_if_invalid flag are read by functions.rewrite
+                     "JSON_EXTRACT_PATH_TEXT": lambda args: exp.Anonymous(this="JSON_EXTRACT_PATH_TEXT",
+                                                                          expressions=args)}
         FUNCTION_PARSERS = {**Redshift.Parser.FUNCTION_PARSERS, "DATE_PART": _date_part}
 
 

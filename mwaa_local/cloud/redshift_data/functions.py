@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import hashlib
+import json
 import os
 import re
 import struct
@@ -129,6 +130,38 @@ def _ratio_to_report(window: exp.Window) -> exp.Expression:
     return exp.Div(this=exp.cast(arg.copy(), exp.DataType.Type.DOUBLE), expression=total)
 
 
+def _null_if_invalid(json: exp.Expression, flag: exp.Expression | None, value: exp.Expression) -> exp.Expression:
+    """Redshift's optional null_if_invalid argument: NULL instead of a JSON parsing error."""
+    if flag is None:
+        return value
+    invalid = exp.and_(flag.copy(), exp.Is(this=_anon("redshift_json_kind", json.copy()), expression=exp.Null()))
+    return exp.Case(ifs=[exp.If(this=invalid, true=exp.Null())], default=value)
+
+
+def _json_extract_path_text(args: list[exp.Expression]) -> exp.Expression:
+    """JSON_EXTRACT_PATH_TEXT(json, key1, key2, ... [, null_if_invalid]): keys are object keys, not JSONPath."""
+    json, *keys = args
+    flag = keys.pop() if isinstance(keys[-1], exp.Boolean) else None
+    path: exp.Expression = exp.Literal.string("$")
+    for key in keys:
+        quoted = _anon("replace", exp.cast(key.copy(), exp.DataType.Type.VARCHAR), exp.Literal.string('"'),
+                       exp.Literal.string('\\"'))
+        path = exp.DPipe(this=path, expression=exp.DPipe(
+            this=exp.DPipe(this=exp.Literal.string('."'), expression=quoted), expression=exp.Literal.string('"')))
+    return _null_if_invalid(json, flag, _anon("json_extract_string", json.copy(), path))
+
+
+def _substring(node: exp.Substring) -> exp.Expression:
+    """Redshift: a start below 1 shortens the length (SUBSTRING('abc', -1, 3) = 'a'); DuckDB counts from the end."""
+    start, length = node.args["start"], node.args.get("length")
+    first = exp.Greatest(this=start.copy(), expressions=[exp.Literal.number(1)])
+    if length is None:
+        return _anon("substring", node.this.copy(), first)
+    end = exp.Add(this=exp.Paren(this=start.copy()), expression=exp.Paren(this=length.copy()))
+    count = exp.Greatest(this=exp.Sub(this=end, expression=first.copy()), expressions=[exp.Literal.number(0)])
+    return _anon("substring", node.this.copy(), first, count)
+
+
 def _number_scale(fmt: exp.Expression) -> int | None:
     if not isinstance(fmt, exp.Literal) or not fmt.is_string:
         return None
@@ -170,8 +203,18 @@ def rewrite(node: exp.Expression) -> exp.Expression:
         # Redshift replaces every match; DuckDB's regexp_replace only the first unless told 'g'
         return _anon("regexp_replace", node.this.copy(), node.expression.copy(), node.args["replacement"].copy(),
                      exp.Literal.string("g"))
-    if isinstance(node, exp.CurrentUser):  # one local user: Redshift's default admin user name
+    if isinstance(node, (exp.CurrentUser, exp.SessionUser)):  # one local user: Redshift's default admin user
         return exp.Literal.string("awsuser")
+    if isinstance(node, exp.CurrentSchemas):  # the search path is always public (SET search_path is a no-op)
+        implicit = node.this
+        return exp.If(this=implicit.copy(), true=exp.Literal.string("{pg_catalog,public}"),
+                      false=exp.Literal.string("{public}")) if implicit else exp.Literal.string("{public}")
+    if isinstance(node, exp.Substring) and node.args.get("start") is not None:
+        return _substring(node)
+    if isinstance(node, exp.SimilarTo) and isinstance(node.expression, exp.Literal):
+        # SQL regular expressions: % and _ are wildcards (DuckDB's SIMILAR TO reads them literally)
+        pattern = node.expression.name.replace("%", ".*").replace("_", ".")
+        return _anon("regexp_full_match", node.this.copy(), exp.Literal.string(pattern))
     if isinstance(node, exp.Hll) and not node.expressions:  # HLL(x) is the cardinality estimate itself
         return exp.ApproxDistinct(this=node.this.copy())
     if isinstance(node, exp.CurrentVersion):
@@ -186,6 +229,13 @@ def rewrite(node: exp.Expression) -> exp.Expression:
             return exp.Trim(this=args[0].copy(), expression=args[1].copy() if len(args) > 1 else None)
         if name == "OCTET_LENGTH" and len(args) == 1:  # DuckDB's octet_length is for BLOBs; strlen counts bytes
             return _anon("strlen", exp.cast(args[0].copy(), exp.DataType.Type.VARCHAR))
+        if name == "JSON_EXTRACT_PATH_TEXT" and len(args) >= 2:
+            return _json_extract_path_text(args)
+        if name == "JSON_EXTRACT_ARRAY_ELEMENT_TEXT" and len(args) in (2, 3):
+            value = _anon("json_extract_string", args[0].copy(), exp.cast(args[1].copy(), exp.DataType.Type.BIGINT))
+            return _null_if_invalid(args[0], args[2] if len(args) == 3 else None, value)
+        if name == "JSON_ARRAY_LENGTH" and len(args) == 2:  # the one-argument form is DuckDB's own
+            return _null_if_invalid(args[0], args[1], _anon("json_array_length", args[0].copy()))
         if name == "REPLICATE":
             return _anon("repeat", *(a.copy() for a in args))
     return node
@@ -217,11 +267,10 @@ MACROS = [
     "octetindex(sub, s) AS CASE WHEN strpos(s, sub) = 0 THEN 0 ELSE strlen(left(s, strpos(s, sub) - 1)) + 1 END",
     "quote_ident(s) AS '\"' || replace(s, '\"', '\"\"') || '\"'",
     "quote_literal(s) AS '''' || replace(CAST(s AS VARCHAR), '''', '''''') || ''''",
-    "is_valid_json(s) AS CASE WHEN s IS NULL THEN NULL WHEN json_valid(s) THEN json_type(s) = 'OBJECT' ELSE false END",
-    "is_valid_json_array(s) AS CASE WHEN s IS NULL THEN NULL WHEN json_valid(s) THEN json_type(s) = 'ARRAY' "
-    "ELSE false END",
-    "can_json_parse(s) AS json_valid(s)",
-    "json_extract_array_element_text(s, i) AS json_extract_string(s, CAST(i AS BIGINT))",
+    # strict JSON (DuckDB's reader accepts [1,2,] as an array; Redshift does not)
+    "is_valid_json(s) AS CASE WHEN s IS NULL THEN NULL ELSE coalesce(redshift_json_kind(s), '') = 'object' END",
+    "is_valid_json_array(s) AS CASE WHEN s IS NULL THEN NULL ELSE coalesce(redshift_json_kind(s), '') = 'array' END",
+    "can_json_parse(s) AS redshift_json_kind(s) IS NOT NULL",
     "json_serialize(j) AS CAST(j AS VARCHAR)",
     "json_typeof(j) AS CASE json_type(j) WHEN 'BIGINT' THEN 'number' WHEN 'UBIGINT' THEN 'number' "
     "WHEN 'DOUBLE' THEN 'number' WHEN 'VARCHAR' THEN 'string' ELSE lower(json_type(j)) END",
@@ -298,6 +347,17 @@ def _soundex(text: str) -> str:
         if c not in "HW":
             last = digit
     return (code + "000")[:4]
+
+
+def _json_kind(text: str) -> str | None:
+    """'object', 'array' or 'scalar' for strict JSON text, NULL when it does not parse (or is NULL)."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return "object" if isinstance(value, dict) else "array" if isinstance(value, list) else "scalar"
 
 
 def _difference(a: str, b: str) -> int:
@@ -430,6 +490,7 @@ PYTHON_FUNCTIONS = [
     ("redshift_sha2", _sha2, ["VARCHAR", "INTEGER"], "VARCHAR"),
     ("func_sha1", lambda s: hashlib.sha1(s.encode()).hexdigest(), ["VARCHAR"], "VARCHAR"),
     ("redshift_strtol", _strtol, ["VARCHAR", "INTEGER"], "BIGINT"),
+    ("redshift_json_kind", _json_kind, ["VARCHAR"], "VARCHAR"),
     ("soundex", _soundex, ["VARCHAR"], "VARCHAR"),
     ("difference", _difference, ["VARCHAR", "VARCHAR"], "INTEGER"),
     ("redshift_to_number", _to_number, ["VARCHAR", "VARCHAR"], "VARCHAR"),
@@ -438,14 +499,18 @@ PYTHON_FUNCTIONS = [
 ]
 
 
+_MAY_RETURN_NULL = {"redshift_json_kind"}  # gets NULLs too; the others are NULL for a NULL argument, like Redshift
+
+
 def install(conn) -> None:
     """Adds the macros and Python functions above to one DuckDB connection (before its configuration is locked)."""
     conn.execute("SET lambda_syntax = 'ENABLE_SINGLE_ARROW'")  # sqlglot writes x -> ... lambdas (INITCAP, REGEXP_*)
-    for macro in MACROS:
-        conn.execute(f"CREATE OR REPLACE TEMP MACRO {macro}")
     registered = set()
     for name, function, parameters, returns in PYTHON_FUNCTIONS:
         if name in registered:  # DuckDB's Python functions have one signature: the seed form gets its own name
             name = f"{name}_{len(parameters)}"
-        conn.create_function(name, function, parameters, returns, side_effects=name == "pg_backend_pid")
+        conn.create_function(name, function, parameters, returns, side_effects=name == "pg_backend_pid",
+                             null_handling="special" if name in _MAY_RETURN_NULL else "default")
         registered.add(name)
+    for macro in MACROS:  # after the Python functions, which some macros call
+        conn.execute(f"CREATE OR REPLACE TEMP MACRO {macro}")
