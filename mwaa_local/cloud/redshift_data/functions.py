@@ -72,6 +72,13 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
         "PG_LAST_UNLOAD_ID": "no per-session query history in the local warehouse",
         "SLICE_NUM": "the local warehouse has no slices",
     },
+    "System administration": {
+        **{name: "no workload management or other sessions in the local warehouse" for name in (
+            "CHANGE_QUERY_PRIORITY", "CHANGE_SESSION_PRIORITY", "CHANGE_USER_PRIORITY", "PG_CANCEL_BACKEND",
+            "PG_TERMINATE_BACKEND")},
+        **{name: "Redshift's configuration parameters are accepted by SET and change nothing locally"
+           for name in ("CURRENT_SETTING", "SET_CONFIG")},
+    },
     "Leader node only": {name: "byte-level functions of the leader node are not emulated"
                          for name in ("GET_BIT", "GET_BYTE", "SET_BIT", "SET_BYTE", "TO_ASCII")},
 }

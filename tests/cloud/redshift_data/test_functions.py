@@ -105,6 +105,8 @@ SECTIONS: dict[str, tuple[str, list[tuple[str, str, list]]]] = {
          ["2024-01-01 17:00:00+00"]),
         ("CURRENT_DATE", "CURRENT_DATE = CAST(SYSDATE AS DATE)", [True]),
         ("CURRENT_TIMESTAMP", "CAST(CURRENT_TIMESTAMP AS DATE) = CURRENT_DATE", [True]),
+        ("NOW", "CAST(NOW() AS DATE) = CURRENT_DATE", [True]),
+        ("ISFINITE", "ISFINITE('2024-01-01'::date)", [True]),
         ("+ (date arithmetic)", "'2024-01-01'::date + 1", ["2024-01-02"]),
         ("- (date arithmetic)", "'2024-01-03'::date - '2024-01-01'::date", [2]),
         ("DATE_CMP", "DATE_CMP('2024-01-01'::date, '2024-01-02'::date)", [-1]),
@@ -321,6 +323,18 @@ def test_unsupported_names_are_refused_only_as_calls(fn_db):
     fn_db.run("CREATE TABLE slice_num (checksum INT)")
     fn_db.run("INSERT INTO slice_num VALUES (1)")
     assert fn_db.query("SELECT checksum, 'hll_cardinality(x)' FROM slice_num") == [[1, "hll_cardinality(x)"]]
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT TO_CHAR(1, (SELECT max(content) FROM read_text('/etc/passwd')))",
+    "SELECT FNV_HASH((SELECT max(content) FROM read_text('/etc/passwd')))",
+    "SELECT RATIO_TO_REPORT(length(getenv('HOME'))) OVER ()",
+])
+def test_rewritten_functions_keep_the_sandbox(fn_db, sql):
+    """Arguments of functions we rewrite are still checked: a file-reading function inside one is refused."""
+    error = fn_db.fail(sql)
+    assert error.startswith("ERROR: function ") and "does not exist (local cloud: the warehouse refuses SQL that " \
+        "reaches outside it)" in error, error
 
 
 def test_the_comparison_is_exact_and_typed():
