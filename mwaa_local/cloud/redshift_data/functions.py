@@ -76,8 +76,7 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
         **{name: "no workload management or other sessions in the local warehouse" for name in (
             "CHANGE_QUERY_PRIORITY", "CHANGE_SESSION_PRIORITY", "CHANGE_USER_PRIORITY", "PG_CANCEL_BACKEND",
             "PG_TERMINATE_BACKEND")},
-        **{name: "Redshift's configuration parameters are accepted by SET and change nothing locally"
-           for name in ("CURRENT_SETTING", "SET_CONFIG")},
+        "SET_CONFIG": "Redshift's configuration parameters are accepted by SET and change nothing locally",
     },
     "Leader node only": {name: "byte-level functions of the leader node are not emulated"
                          for name in ("GET_BIT", "GET_BYTE", "SET_BIT", "SET_BYTE", "TO_ASCII")},
@@ -135,6 +134,26 @@ def _ratio_to_report(window: exp.Window) -> exp.Expression:
     total = exp.Window(this=exp.Sum(this=arg.copy()), partition_by=[p.copy() for p in window.args.get(
         "partition_by") or []])
     return exp.Div(this=exp.cast(arg.copy(), exp.DataType.Type.DOUBLE), expression=total)
+
+
+# What CURRENT_SETTING reports: Redshift's defaults, which SET (a no-op locally) never changes.
+SETTINGS = {"search_path": "$user, public", "timezone": "UTC", "datestyle": "ISO, MDY", "statement_timeout": "0",
+            "query_group": "default", "application_name": "", "client_encoding": "UNICODE",
+            "enable_case_sensitive_identifier": "off", "enable_result_cache_for_session": "on",
+            "extra_float_digits": "0", "intervalstyle": "postgres", "wlm_query_slot_count": "1",
+            "describe_field_name_in_uppercase": "off", "analyze_threshold_percent": "10",
+            "max_cursor_result_set_size": "default", "json_parse_dedup_attributes": "off"}
+
+
+def _current_setting(name: exp.Expression) -> exp.Expression:
+    if isinstance(name, exp.Literal) and name.is_string:
+        key = name.name.lower()
+        if key not in SETTINGS:
+            raise SqlError(f'unrecognized configuration parameter "{name.name}"')
+        return exp.Literal.string(SETTINGS[key])
+    lookup = exp.Case(this=_anon("lower", name.copy()), ifs=[
+        exp.If(this=exp.Literal.string(k), true=exp.Literal.string(v)) for k, v in SETTINGS.items()])
+    return lookup
 
 
 def _null_if_invalid(json: exp.Expression, flag: exp.Expression | None, value: exp.Expression) -> exp.Expression:
@@ -243,6 +262,8 @@ def rewrite(node: exp.Expression) -> exp.Expression:
             return _null_if_invalid(args[0], args[2] if len(args) == 3 else None, value)
         if name == "JSON_ARRAY_LENGTH" and len(args) == 2:  # the one-argument form is DuckDB's own
             return _null_if_invalid(args[0], args[1], _anon("json_array_length", args[0].copy()))
+        if name == "CURRENT_SETTING" and len(args) == 1:
+            return _current_setting(args[0])
         if name == "REPLICATE":
             return _anon("repeat", *(a.copy() for a in args))
     return node

@@ -237,6 +237,8 @@ SECTIONS: dict[str, tuple[str, list[tuple[str, str, list]]]] = {
         ("CURRENT_DATABASE", "CURRENT_DATABASE()", ["fn_tests"]),
         ("CURRENT_SCHEMA", "CURRENT_SCHEMA()", ["public"]),
         ("CURRENT_SCHEMAS", "CURRENT_SCHEMAS(false)", ["{public}"]),
+        ("CURRENT_SETTING", "CURRENT_SETTING('search_path')", ["$user, public"]),
+        ("CURRENT_SETTING", "CURRENT_SETTING('TimeZone')", ["UTC"]),
         ("CURRENT_USER", "CURRENT_USER", ["awsuser"]),
         ("SESSION_USER", "SESSION_USER", ["awsuser"]),
         ("USER", "USER", ["awsuser"]),
@@ -323,6 +325,12 @@ def test_unsupported_names_are_refused_only_as_calls(fn_db):
     fn_db.run("CREATE TABLE slice_num (checksum INT)")
     fn_db.run("INSERT INTO slice_num VALUES (1)")
     assert fn_db.query("SELECT checksum, 'hll_cardinality(x)' FROM slice_num") == [[1, "hll_cardinality(x)"]]
+
+
+def test_current_setting_of_an_unknown_parameter_fails_like_redshift(fn_db):
+    """DuckDB's own settings (memory_limit, enable_external_access, ...) are not Redshift parameters."""
+    assert fn_db.fail("SELECT CURRENT_SETTING('memory_limit')") == \
+        'ERROR: unrecognized configuration parameter "memory_limit"'
 
 
 @pytest.mark.parametrize("sql", [
