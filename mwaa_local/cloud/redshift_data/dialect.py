@@ -18,12 +18,31 @@ from sqlglot.dialects.redshift import Redshift
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from mwaa_local.cloud.redshift_data import sandbox
+from mwaa_local.cloud.redshift_data import functions, sandbox
 from mwaa_local.cloud.redshift_data.errors import SqlError  # noqa: F401 (raised by this module's callers as dialect.SqlError)
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "unsupported property" warnings are expected here
 
-_DIALECT = Redshift()
+
+
+def _date_part(parser) -> exp.Expression:
+    """DATE_PART returns DOUBLE PRECISION on Redshift; EXTRACT (the same node in sqlglot) keeps integers."""
+    return exp.cast(Redshift.Parser.FUNCTION_PARSERS["DATE_PART"](parser), exp.DataType.Type.DOUBLE)
+
+
+class LocalRedshift(Redshift):
+    """Redshift as sqlglot reads it, except functions whose Redshift meaning sqlglot's parse loses."""
+
+    class Parser(Redshift.Parser):
+        FUNCTIONS = {**Redshift.Parser.FUNCTIONS, "TO_CHAR": functions.parse_to_char,
+                     "ADD_MONTHS": functions.parse_add_months,
+                     # keys and the optional null_if_invalid flag are read by functions.rewrite
+                     "JSON_EXTRACT_PATH_TEXT": lambda args: exp.Anonymous(this="JSON_EXTRACT_PATH_TEXT",
+                                                                          expressions=args)}
+        FUNCTION_PARSERS = {**Redshift.Parser.FUNCTION_PARSERS, "DATE_PART": _date_part}
+
+
+_DIALECT = LocalRedshift()
 
 # Statements Redshift accepts that have no effect on a single-node local engine.
 NOOP_PREFIXES = (
@@ -142,7 +161,7 @@ def strip_physical_options(text: str, tokens: list[Token]) -> str:
 
 def _parse(text: str) -> exp.Expression:
     try:
-        expressions = sqlglot.parse(text, read="redshift")
+        expressions = sqlglot.parse(text, read=LocalRedshift)
     except ParseError as exc:
         err = exc.errors[0] if exc.errors else {}
         near = (err.get("highlight") or "").strip()
@@ -225,6 +244,9 @@ _TEMPORAL_TYPES = {exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMP, exp.Data
 
 def _fix_node(node: exp.Expression) -> exp.Expression:
     """Node-level gaps of sqlglot's Redshift -> DuckDB translation."""
+    rewritten = functions.rewrite(node)
+    if rewritten is not node:  # sqlglot does not descend into a replacement: its arguments are fixed here
+        return rewritten.transform(_fix_node, copy=False)
     if isinstance(node, exp.DataType) and node.this in _TEXT_TYPES and node.expressions:
         return exp.DataType(this=exp.DataType.Type.VARCHAR)  # lengths (and MAX) mean nothing to DuckDB
     if isinstance(node, exp.Trunc) and not node.args.get("decimals"):
@@ -247,6 +269,7 @@ def _fix_node(node: exp.Expression) -> exp.Expression:
 
 def to_duckdb(text: str, tokens: list[Token], parameters: dict[str, str]) -> tuple[list[str], bool]:
     """DuckDB statements for one Redshift statement, and whether it returns a result set."""
+    functions.check_supported(tokens)
     text = strip_physical_options(text, tokens)
     tree = _parse(text)
     if parameters or tree.find(exp.Placeholder):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from mwaa_local.cloud.redshift_data import functions
 from mwaa_local.cloud.redshift_data.quoting import quote_identifier, quote_literal
 
 DEFAULT_DATABASE = "dev"
@@ -54,6 +55,7 @@ class Database:
                 self.conn.execute(f"LOAD {extension}")
             except duckdb.Error:  # not in this build: the statements that need it fail clearly later
                 pass
+        functions.install(self.conn)  # Redshift functions DuckDB lacks (macros, Python functions)
         self.conn.execute(f"SET temp_directory = {quote_literal(str(path.parent / ('.' + path.stem + '.tmp')))}")
         lock_down(self.conn, scratch)
         # Redshift's default schema is public; DuckDB's is main.
