@@ -72,6 +72,7 @@ def interval_summary(stack, day: dt.date) -> dict:
             "extracted": report["rows_in"],
             "late_rows": extracted[table]["rows_late"],  # of `extracted`: committed late into earlier intervals
             "late_rows_by_day": extracted[table]["late_by_day"],
+            "extract_seconds": extracted[table].get("seconds"),  # the operator's own time (no Airflow start-up)
             "curated": report["rows_valid"],
             "quarantined": report["rows_quarantined"],
             "quarantined_by_reason": report["quarantined_by_reason"],
