@@ -2,9 +2,10 @@
 ### Retail ETL: PostgreSQL (RDS) -> S3 raw -> Glue crawler + curation job -> data-quality gate -> Redshift
 
 One run per daily data interval. Every step is idempotent for its interval: the extract overwrites
-`raw/<table>/dt=<day>/`, the curation job replaces `curated/` and `quarantine/` for that day, and the warehouse
-load (COPY into staging + MERGE, one transaction) leaves the tables unchanged when re-run. Invalid rows go to
-`quarantine/<table>/dt=<day>/` with a reject reason; a breached expectation stops the run before the load.
+`raw/<table>/dt=<day>/` (the interval's rows, plus rows committed late into intervals already extracted), the
+curation job replaces `curated/` and `quarantine/` for that day, and the warehouse load (COPY into staging +
+MERGE where the newer updated_at wins, one transaction) leaves the tables unchanged when re-run. Invalid rows go
+to `quarantine/<table>/dt=<day>/` with a reject reason; a breached expectation stops the run before the load.
 Publishes the `retail_warehouse` asset for the ML DAGs.
 """
 
@@ -13,13 +14,13 @@ from datetime import timedelta
 import pendulum
 from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerOperator
 from airflow.providers.amazon.aws.operators.redshift_data import RedshiftDataOperator
-from airflow.providers.amazon.aws.transfers.sql_to_s3 import SqlToS3Operator
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
 from mwaa_platform import etl
 from mwaa_platform.assets import RETAIL_WAREHOUSE
-from mwaa_platform.extract import TABLES, extract_operator_kwargs
+from mwaa_platform.extract import TABLES
 from mwaa_platform.operators.data_quality import DataQualityGateOperator
+from mwaa_platform.operators.extract import IncrementalExtractOperator
 from mwaa_platform.operators.glue import GlueJobOperator
 from mwaa_platform.settings import settings
 
@@ -42,7 +43,8 @@ def retail_etl():
     bucket = config["data_lake_bucket"]
     poll = config["poll_interval_seconds"]
 
-    extracts = [SqlToS3Operator(task_id=f"extract_{table}", **extract_operator_kwargs(table, bucket)) for table in TABLES]
+    # the interval's rows plus the late rows of the table's lookback (include/config: extract.lookback_hours)
+    extracts = [IncrementalExtractOperator(task_id=f"extract_{table}", table=table, s3_bucket=bucket) for table in TABLES]
 
     crawl_raw = GlueCrawlerOperator(task_id="crawl_raw", config=etl.crawler_config(), deferrable=True, poll_interval=poll)
 

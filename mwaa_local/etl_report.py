@@ -1,5 +1,6 @@
-"""What one ETL interval moved where: per table, rows extracted / curated / quarantined (by reason) / loaded,
-from the curation job's counts reports in S3, and each warehouse table's row count next to the source's."""
+"""What one ETL interval moved where: per table, rows extracted (of which late: committed into an earlier,
+already extracted interval) / curated / quarantined (by reason) / loaded, from the extract's and the curation
+job's counts reports in S3, and each warehouse table's row count next to the source's."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from mwaa_local import provision
 from mwaa_local.redshift_query import query
 from mwaa_platform.etl import WAREHOUSE_TABLES
-from mwaa_platform.extract import SOURCE_SCHEMA
+from mwaa_platform.extract import SOURCE_SCHEMA, report_key
 
 
 def curate_counts(s3: Any, bucket: str, day: dt.date) -> dict[str, dict]:
@@ -19,6 +20,12 @@ def curate_counts(s3: Any, bucket: str, day: dt.date) -> dict[str, dict]:
         key = f"reports/curate/{table}/dt={day.isoformat()}/counts.json"
         counts[table] = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     return counts
+
+
+def extract_counts(s3: Any, bucket: str, day: dt.date) -> dict[str, dict]:
+    """The extract's own report per table: rows of the interval and late rows picked up from earlier intervals."""
+    return {table: json.loads(s3.get_object(Bucket=bucket, Key=report_key(table, day.isoformat()))["Body"].read())
+            for table in WAREHOUSE_TABLES}
 
 
 def warehouse_counts(redshift_data: Any, workgroup: str, database: str) -> dict[str, int]:
@@ -54,6 +61,7 @@ def interval_summary(stack, day: dt.date) -> dict:
     """The JSON summary of one interval (see ./mwaa-local demo --summary-json)."""
     config = provision.local_settings()
     curated = curate_counts(stack.client("s3"), config["data_lake_bucket"], day)
+    extracted = extract_counts(stack.client("s3"), config["data_lake_bucket"], day)
     redshift = stack.client("redshift-data"), config["redshift"]["workgroup"], config["redshift"]["database"]
     warehouse, loaded = warehouse_counts(*redshift), staging_counts(*redshift)
     source = source_counts(stack.source_dsn)
@@ -62,6 +70,9 @@ def interval_summary(stack, day: dt.date) -> dict:
         report = curated[table]
         tables[table] = {
             "extracted": report["rows_in"],
+            "late_rows": extracted[table]["rows_late"],  # of `extracted`: committed late into earlier intervals
+            "late_rows_by_day": extracted[table]["late_by_day"],
+            "extract_seconds": extracted[table].get("seconds"),  # the operator's own time (no Airflow start-up)
             "curated": report["rows_valid"],
             "quarantined": report["rows_quarantined"],
             "quarantined_by_reason": report["quarantined_by_reason"],

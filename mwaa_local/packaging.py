@@ -3,12 +3,15 @@
 MWAA unzips plugins.zip into its plugins folder, so the CONTENTS of plugins/ go at the zip root (a leading
 `plugins/` would make every import path wrong). Entries are 0o755, bytecode is left out, and the archive is
 byte-for-byte reproducible (sorted entries, fixed timestamps) so an unchanged plugins/ never yields a new S3 version.
+The import check runs where MWAA runs the plugins: the zip extracted into a scratch $AIRFLOW_HOME/plugins/, with
+dags/include/ beside the DAGs, in an environment stripped of the caller's variables.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -91,19 +94,19 @@ def modules_in(zip_path: Path) -> list[str]:
     return sorted(modules)
 
 
-# Runs in the fresh interpreter: only the zip (plus site-packages) on sys.path; checks each module really came
-# from the zip, not from an installed package of the same name.
+# Runs in the fresh interpreter: the plugins folder first on sys.path, as Airflow puts it; checks each module
+# really came from there, not from an installed package of the same name.
 _IMPORT_ALL = """
 import importlib, json, sys, traceback
-zip_path, modules = sys.argv[1], sys.argv[2:]
-sys.path.insert(0, zip_path)
+plugins_dir, modules = sys.argv[1], sys.argv[2:]
+sys.path.insert(0, plugins_dir)
 failures = {}
 for name in modules:
     try:
         module = importlib.import_module(name)
         origin = getattr(module, "__file__", None) or ""
-        if not origin.startswith(zip_path):
-            failures[name] = f"imported from {origin!r}, not from the zip"
+        if not origin.startswith(plugins_dir + "/"):
+            failures[name] = f"imported from {origin!r}, not from plugins.zip"
     except BaseException as exc:
         frames = traceback.extract_tb(exc.__traceback__)
         where = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
@@ -111,22 +114,52 @@ for name in modules:
 print(json.dumps(failures))
 """
 
+# The only variables the check inherits from the caller's shell: what finds programs, the home, the locale.
+# Anything else (AIRFLOW__*, PYTHONPATH, PLATFORM_ENV, MWAA_INCLUDE_DIR, ...) would let a module pass here that
+# fails on MWAA.
+INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
 
-def verify_imports(zip_path: Path = PLUGINS_ZIP) -> list[ImportFailure]:
-    """Imports every module of the zip in a fresh isolated interpreter (-I: no repo, no PYTHONPATH)."""
+
+def mwaa_layout(airflow_home: Path, zip_path: Path, include: Path | None) -> dict[str, Path]:
+    """An MWAA-like $AIRFLOW_HOME: dags/ (with dags/include/ as deployed), plugins/ = the zip's contents."""
+    layout = {"dags": airflow_home / "dags", "plugins": airflow_home / "plugins"}
+    for folder in layout.values():
+        folder.mkdir(parents=True, exist_ok=True)
+    if include is not None and include.is_dir():
+        shutil.copytree(include, layout["dags"] / "include", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(layout["plugins"])
+    return layout
+
+
+def clean_environment(airflow_home: Path, layout: dict[str, Path]) -> dict[str, str]:
+    env = {k: os.environ[k] for k in INHERITED_ENV if k in os.environ}
+    env.update({
+        "AIRFLOW_HOME": str(airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(layout["dags"]),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(layout["plugins"]),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    })
+    return env
+
+
+def verify_imports(zip_path: Path = PLUGINS_ZIP, include: Path | None = paths.INCLUDE) -> list[ImportFailure]:
+    """Imports every module of the zip in a fresh isolated interpreter (-I: no repo, no PYTHONPATH) inside an
+    MWAA-like scratch $AIRFLOW_HOME (the zip extracted into plugins/, `include` copied to dags/include/), with a
+    clean environment."""
     zip_path = Path(zip_path).resolve()
     modules = modules_in(zip_path)
     if not modules:
         return []
-    env = dict(os.environ)
-    home = paths.local_state() / "package-check" / "airflow-home"
-    home.mkdir(parents=True, exist_ok=True)
-    env.update({"AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"})
-    env.pop("AIRFLOW__CORE__PLUGINS_FOLDER", None)
-    with tempfile.TemporaryDirectory() as empty_cwd:
+    with tempfile.TemporaryDirectory(prefix="mwaa-package-check-") as scratch:
+        airflow_home = Path(scratch).resolve() / "airflow"
+        layout = mwaa_layout(airflow_home, zip_path, include)
+        empty_cwd = Path(scratch) / "cwd"
+        empty_cwd.mkdir()
         proc = subprocess.run(
-            [sys.executable, "-I", "-c", _IMPORT_ALL, str(zip_path), *modules],
-            cwd=empty_cwd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300,
+            [sys.executable, "-I", "-c", _IMPORT_ALL, str(layout["plugins"]), *modules],
+            cwd=empty_cwd, env=clean_environment(airflow_home, layout), capture_output=True, text=True,
+            stdin=subprocess.DEVNULL, timeout=300,
         )
     try:
         failures = json.loads(proc.stdout.strip().splitlines()[-1])

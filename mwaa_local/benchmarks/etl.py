@@ -26,6 +26,7 @@ from mwaa_local import arguments
 
 HELP = "retail_etl end to end on one interval of 1,000,000 order lines: per-stage times (< 90 s), peak memory (< 2 GB)"
 INTERVAL_TARGET_S = 90.0
+EXTRACT_TARGET_S = 5.0  # issue 9: the four extracts of a 1M-order-line interval (PostgreSQL -> S3 Parquet)
 MEMORY_TARGET_BYTES = 2 * 1024**3
 DAY = dt.date(2026, 1, 1)
 STAGES = {  # stage -> task ids (prefix match)
@@ -224,6 +225,11 @@ def run(argv: list[str]) -> int:
           + ", ".join(f"{k} {_mb(v)}" for k, v in memory.peak_by_group.items()))
     print(f"peak RSS of the pipeline's process tree at one instant (local cloud + dag.test + Glue job): "
           f"{_mb(pipeline_peak)}")
+    # The stage's span above also holds dag.test's one-time start-up of its first task (which is an extract);
+    # the target is on the extract operators' own time, which they report.
+    extract_s = sum(t["extract_seconds"] or 0 for t in summary["tables"].values()) if summary else float("inf")
+    print(f"extract operators' own time: {extract_s:.1f} s; target < {EXTRACT_TARGET_S:.0f} s "
+          f"({'ok' if extract_s < EXTRACT_TARGET_S else 'MISSED'})")
     ok = result.ok and wall < INTERVAL_TARGET_S and pipeline_peak < MEMORY_TARGET_BYTES
     print(f"targets: interval < {INTERVAL_TARGET_S:.0f} s ({'ok' if wall < INTERVAL_TARGET_S else 'MISSED'}), "
           f"peak memory < {_mb(MEMORY_TARGET_BYTES)} ({'ok' if pipeline_peak < MEMORY_TARGET_BYTES else 'MISSED'})")

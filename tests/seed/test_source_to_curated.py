@@ -1,4 +1,4 @@
-"""Seeded dirty source -> the provider's SqlToS3Operator (our extract settings) -> the Glue script -> S3 outputs.
+"""Seeded dirty source -> our IncrementalExtractOperator -> the Glue script -> S3 outputs.
 Asserts the curation quarantines exactly the rows the generator's manifest says it dirtied, with its reason."""
 
 import datetime as dt
@@ -21,16 +21,12 @@ DAY = "2024-06-02"
 
 
 def _extract(dsn, table, day):
-    from airflow.providers.amazon.aws.transfers.sql_to_s3 import SqlToS3Operator
-
-    from mwaa_platform import extract
+    from mwaa_platform.operators.extract import IncrementalExtractOperator
 
     start = dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC)
-    kwargs = extract.extract_operator_kwargs(table, BUCKET, aws_conn_id=None)
-    kwargs["query"] = (kwargs["query"].replace("{{ data_interval_start }}", str(start))
-                       .replace("{{ data_interval_end }}", str(start + dt.timedelta(days=1))))
-    kwargs["s3_key"] = extract.raw_key(table, day)
-    SqlToS3Operator(task_id=f"extract_{table}", **kwargs).execute({})
+    IncrementalExtractOperator(task_id=f"extract_{table}", table=table, s3_bucket=BUCKET, aws_conn_id=None,
+                               data_interval_start=str(start), data_interval_end=str(start + dt.timedelta(days=1)),
+                               lookback_hours=0).execute({})
 
 
 def _run_job(day):
