@@ -30,6 +30,8 @@ def add_arguments(parser):
                         help="postgresql:// URL of the metadata DB to use instead of the embedded server's `airflow`")
     parser.add_argument("--variables", type=_json_object_file, default={},
                         help="JSON file of Airflow variables to seed into Secrets Manager (airflow/variables/<key>)")
+    parser.add_argument("--startup-script", type=_args.input_file, default=None,
+                        help="deploy this file as the environment's startup.sh instead of the repository's")
     parser.add_argument("--ready-timeout", type=_args.positive, default=600,
                         help="seconds to wait for the UI and every DAG to be parsed")
 
@@ -40,7 +42,7 @@ def run(args) -> int:
     if args.dsn:
         services.sqlalchemy_url(args.dsn)  # a wrong scheme is refused before anything starts
     options = supervisor.UpOptions(args.port, args.api_port, args.dsn, args.variables, args.ready_timeout,
-                                   detached=detach.is_detached_child())
+                                   args.startup_script, detached=detach.is_detached_child())
     if args.detach:
         return detach.start_detached(options)
     return supervisor.Supervisor(options).run()

@@ -24,6 +24,8 @@ def _child_argv(options: supervisor.UpOptions) -> list[str]:
             "--ready-timeout", str(int(options.ready_timeout))]
     if options.dsn:
         argv += ["--dsn", options.dsn]
+    if options.startup_script:
+        argv += ["--startup-script", str(options.startup_script.resolve())]
     if options.variables:
         variables = supervisor.root() / "variables.json"
         variables.parent.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from mwaa_local import bucket_sync, postgres, provision
@@ -35,12 +36,17 @@ class Services:
     source_dsn: str
     started: list[str] = field(default_factory=list)  # "cloud", "postgres": what this `up` started
     cloud: process.CloudProcess | None = None
+    startup_script: Path | None = None  # deployed as the environment's startup.sh instead of the repository's
+
+    def deploy(self) -> bucket_sync.SyncResult:
+        result = bucket_sync.sync(self.s3(), self.bucket)
+        if self.startup_script is not None:
+            result.uploaded = [k for k in result.uploaded if k != "startup.sh"]
+            self.s3().put_object(Bucket=self.bucket, Key="startup.sh", Body=self.startup_script.read_bytes())
+        return result
 
     def s3(self) -> Any:
         return process.clients(self.endpoint_url, self.region)("s3")
-
-    def deploy(self) -> bucket_sync.SyncResult:
-        return bucket_sync.sync(self.s3(), self.bucket)
 
     def stop_started(self) -> None:
         """Ends what this `up` started (never a cloud or server that was already running)."""

@@ -57,7 +57,8 @@ class StartupResult:
     def report(self) -> list[str]:
         lines = [f"{self.script}: ran {self.seconds:.1f} s (limit {self.limit:g} s), "
                  + (self.failure or f"exit code {self.exit_code}")]
-        lines.append(f"set ({len(self.exported)}):" + ("" if self.exported else " none"))
+        lines.append(f"set ({len(self.exported)}; new or changed exports reach every component):"
+                     + ("" if self.exported else " none"))
         lines += [f"  {name}={value}" for name, value in sorted(self.exported.items())]
         lines.append(f"refused ({len(self.refused)}):" + ("" if self.refused else " none"))
         lines += [f"  {name}: {why}" for name, why in sorted(self.refused.items())]

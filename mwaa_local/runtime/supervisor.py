@@ -55,6 +55,7 @@ class UpOptions:
     dsn: str | None = None
     variables: dict = field(default_factory=dict)
     ready_timeout: float = 600
+    startup_script: Path | None = None
     detached: bool = False  # running as the background child of `up --detach`
 
 
@@ -138,6 +139,7 @@ class Supervisor:
     def _start(self) -> None:
         opts = self.options
         self.services = services.start(opts.cloud_port, opts.dsn, say)
+        self.services.startup_script = opts.startup_script
         seeded = services.seed_secrets(self.services, opts.variables)
         say(f"Secrets Manager: {len(seeded)} connection/variable secret(s) under airflow/")
         deployed = self.services.deploy()
