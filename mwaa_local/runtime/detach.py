@@ -50,8 +50,7 @@ def start_detached(options: supervisor.UpOptions) -> int:
         text = log.read_text(errors="replace")
         complete = text[:text.rfind("\n") + 1]
         if len(complete) > shown:
-            sys.stdout.write(complete[shown:])
-            sys.stdout.flush()
+            _echo(complete[shown:])
             shown = len(complete)
         ready = _ready(child.pid)
         if ready is not None:
@@ -61,9 +60,15 @@ def start_detached(options: supervisor.UpOptions) -> int:
                       f"{supervisor.passwords_file()}, mode 600)")
             return 0
         if child.poll() is not None:
-            sys.stdout.write(log.read_text(errors="replace")[shown:])
+            _echo(log.read_text(errors="replace")[shown:])
             return child.returncode or 1
         time.sleep(0.3)
+
+
+def _echo(text: str) -> None:
+    """The child's output as if it were ours: its one-line errors on stderr."""
+    for line in text.splitlines():
+        print(line, file=sys.stderr if line.startswith("error:") else sys.stdout, flush=True)
 
 
 def _ready(pid: int) -> dict | None:
