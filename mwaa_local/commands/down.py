@@ -1,4 +1,4 @@
-"""`./mwaa-local down`: ends `up` (its Airflow components first), then everything else `stop` ends."""
+"""`./mwaa-local down`: the counterpart of `up`; the same as `stop` (which ends `up` and Airflow first)."""
 
 NAME = "down"
 HELP = ("Stop the local MWAA environment: `up` and its Airflow components (each with its process group), then the "
@@ -11,11 +11,5 @@ def add_arguments(parser):
 
 def run(args) -> int:
     from mwaa_local.commands import stop
-    from mwaa_local.runtime import components
 
-    stopped = components.stop_all()
-    for service, pid in stopped:
-        print(f"{service}: stopped (pid {pid} and its process group)")
-    if not stopped:
-        print("airflow: not running")
-    return stop.run(args)
+    return stop.run(args)  # stop ends `up` and Airflow first

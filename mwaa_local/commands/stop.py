@@ -10,7 +10,10 @@ def add_arguments(parser):
 def run(args) -> int:
     from mwaa_local import pid_records, postgres
     from mwaa_local.cloud import process
+    from mwaa_local.runtime import components
 
+    for service, pid in components.stop_all():  # `up` and Airflow first: they use the cloud and PostgreSQL
+        print(f"{service}: stopped (pid {pid} and its process group)")
     stopped = process.stop_background()
     for service, pid in stopped:
         print(f"local cloud: stopped {service} (pid {pid} and its process group)")

@@ -59,8 +59,11 @@ class UpOptions:
     detached: bool = False  # running as the background child of `up --detach`
 
 
+_T0 = time.monotonic()
+
+
 def say(text: str) -> None:
-    print(f"[up] {text}", flush=True)
+    print(f"[up +{time.monotonic() - _T0:5.1f}s] {text}", flush=True)
 
 
 def preflight(api_port: int) -> None:
@@ -74,6 +77,8 @@ def preflight(api_port: int) -> None:
         names = ", ".join(f"{name} (pid {r.pid})" for name, r in sorted(live.items()))
         raise UserError(f"Airflow components of an earlier up still run: {names}; `./mwaa-local down` ends them")
     with socket.socket() as sock:
+        # SO_REUSEADDR as the api-server sets it: a port in TIME_WAIT after a `down` is free; a listener is not.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, api_port))
         except OSError as exc:
@@ -161,10 +166,11 @@ class Supervisor:
         say(f"plugins.zip: {len(done.plugin_files)} file(s) in {self.layout.airflow_home / 'plugins'}; "
             f"dags: {len(done.dags.downloaded)} file(s) pulled into {self.layout.airflow_home / 'dags'}")
         self.env = done.env
-        say("airflow db migrate")
         # The migration runs without the startup script's exports, as on MWAA.
-        components.migrate(settings.component_environment(self.layout, self.services.region, {}),
-                           logs_dir() / "db-migrate.log")
+        ran = components.migrate_unless_current(settings.component_environment(self.layout, self.services.region, {}),
+                                                logs_dir() / "db-migrate.log", root() / "migrated.json")
+        say("airflow db migrate: done" if ran else "airflow db migrate: skipped (the DB is at the revision this "
+            "Airflow version migrated it to)")
         for name in components.COMPONENTS:
             self.procs[name] = components.start(name, self.env, opts.api_port, logs_dir() / f"{name}.log")
         say(f"started {', '.join(f'{n} (pid {p.pid})' for n, p in self.procs.items())}; logs in {logs_dir()}")
