@@ -61,7 +61,7 @@ def shared_keys(keys_file: Path) -> dict[str, str]:
     if not {"jwt_secret", "api_secret_key", "fernet_key"} <= keys.keys() or len(keys["jwt_secret"]) < 64:
         from cryptography.fernet import Fernet
 
-        keys = {"jwt_secret": secrets.token_urlsafe(64),  # >= 64 bytes: what HS512 wants "api_secret_key": secrets.token_urlsafe(32),
-                "fernet_key": Fernet.generate_key().decode()}
+        keys = {"jwt_secret": secrets.token_urlsafe(64),  # >= 64 bytes: what HS512 wants
+                "api_secret_key": secrets.token_urlsafe(32), "fernet_key": Fernet.generate_key().decode()}
         _write_private(keys_file, keys)
     return keys

@@ -117,7 +117,8 @@ class Supervisor:
         ready_file().unlink(missing_ok=True)
         pid_records.write(components.SUPERVISOR, os.getpid(), self.options.api_port, airflow_home(),
                           ["mwaa-local", "up"])
-        previous = signal.signal(signal.SIGTERM, self._on_sigterm)
+        # SIGINT too: a shell may start us with SIGINT ignored (a background job), and Ctrl-C must still stop us.
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         ready = False
         try:
             self._start()
@@ -136,9 +137,10 @@ class Supervisor:
             record = pid_records.read(components.SUPERVISOR)
             if record and record.pid == os.getpid():
                 pid_records.remove(record)
-            signal.signal(signal.SIGTERM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
-    def _on_sigterm(self, *_):
+    def _on_signal(self, *_):
         raise _Stop()
 
     def _start(self) -> None:
@@ -250,12 +252,13 @@ class Supervisor:
                 + ", ".join([f"+{f}" for f in pulled.downloaded] + [f"-{f}" for f in pulled.removed]))
 
     def _stop_components(self) -> None:
-        for name in reversed(list(self.procs)):
-            record = pid_records.read(components.RECORD_PREFIX + name)
-            proc = record.process() if record else None
-            if proc is not None:
-                pid_records.terminate_tree(proc, timeout=15)
-            if record:
-                pid_records.remove(record)
-        self.procs.clear()
+        """All at once (each with its process group and children): SIGTERM, SIGKILL after 15 s."""
+        from concurrent.futures import ThreadPoolExecutor
 
+        records = [r for r in (pid_records.read(components.RECORD_PREFIX + n) for n in self.procs) if r]
+        live = [p for p in (r.process() for r in records) if p is not None]
+        with ThreadPoolExecutor(max_workers=len(live) or 1) as pool:
+            list(pool.map(lambda proc: pid_records.terminate_tree(proc, timeout=15), live))
+        for record in records:
+            pid_records.remove(record)
+        self.procs.clear()
