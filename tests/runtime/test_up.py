@@ -95,6 +95,10 @@ def test_up_runs_airflow_behind_a_login_and_down_leaves_nothing(cli, tmp_path):
     assert errors and "no_such_module_anywhere" in errors[0]["stack_trace"]
     broken.unlink()
 
+    unknown = cli.run("trigger", "no_such_dag", timeout=120)
+    assert_one_line_error(unknown, 1, "DAG 'no_such_dag' not found", "platform_self_check")
+    assert_one_line_error(cli.run("reset-db", timeout=120), 1, "is running", "down")
+
     run = cli.run("trigger", "platform_self_check", "--wait", timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "check_environment" in run.stdout and run.stdout.strip().endswith("success")
@@ -152,3 +156,33 @@ def test_ctrl_c_stops_a_foreground_up_and_what_it_started(cli):
             up.wait(30)
     assert not _wait_gone(pids), "processes outlived Ctrl-C"
     assert list((cli.state / "run").glob("*.json")) == []
+
+
+def test_trigger_without_a_running_environment_says_how_to_start_one(cli):
+    assert_one_line_error(cli.run("trigger", "platform_self_check", timeout=120), 1, "not running", "up --detach")
+
+
+def test_reset_db_empties_the_metadata_db(cli):
+    import psycopg2
+
+    from mwaa_local import postgres
+
+    done = cli.run("reset-db", timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    dsn = postgres.server_dsn(cli.postgres_port, "airflow")
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE leftover (x int)")
+        conn.commit()
+    finally:
+        conn.close()
+    assert cli.run("reset-db", timeout=300).returncode == 0
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
+            assert cur.fetchone()[0] == 0
+    finally:
+        conn.close()
+    assert cli.run("stop", timeout=120).returncode == 0
