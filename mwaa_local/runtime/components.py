@@ -100,14 +100,24 @@ def running() -> dict[str, pid_records.PidRecord]:
 
 
 def stop_all(timeout: float = 15) -> list[tuple[str, int]]:
-    """Ends the supervisor first (so it restarts nothing), then every component with its process group."""
+    """Asks the supervisor to stop first (SIGTERM: it ends its components in parallel, and leaves the cloud and
+    PostgreSQL, which have their own records, to `stop`), then ends whatever component is still recorded."""
+    import psutil
+
     stopped = []
     records = sorted((r for r in pid_records.read_all() if r.service.startswith(RECORD_PREFIX)),
                      key=lambda r: r.service != SUPERVISOR)
     for record in records:
         proc = record.process()
         if proc is not None:
-            pid_records.terminate_tree(proc, timeout)
+            if record.service == SUPERVISOR:
+                proc.terminate()
+                try:
+                    proc.wait(timeout + 15)
+                except psutil.TimeoutExpired:
+                    pid_records.terminate_tree(proc, timeout)
+            else:
+                pid_records.terminate_tree(proc, timeout)
             stopped.append((record.service, record.pid))
         pid_records.remove(record)
     return stopped
