@@ -9,8 +9,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from mwaa_local.cloud.process import client_environment
-
 AIRFLOW_VERSION = "3.3.1"
 HOST = "127.0.0.1"
 API_PORT = 8080
@@ -19,6 +17,13 @@ SECRETS_BACKEND = "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsM
 SECRETS_BACKEND_KWARGS = {"connections_prefix": "airflow/connections", "variables_prefix": "airflow/variables",
                           "connections_lookup_pattern": "^(?!aws_default$).*$"}
 AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+
+def client_environment(endpoint_url: str) -> dict[str, str]:
+    """mwaa_local.cloud.process.client_environment, repeated so the runtime imports without moto (a container
+    running only Airflow bootstraps with it); a test keeps the two equal."""
+    return {"AWS_ENDPOINT_URL": endpoint_url, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1"}
+
 
 OVERRIDABLE_DEFAULTS = {
     "AIRFLOW__CORE__EXECUTE_TASKS_NEW_PYTHON_INTERPRETER": "True",

@@ -89,3 +89,20 @@ def test_dag_files_are_what_airflow_would_parse(tmp_path):
     (tmp_path / "include" / "b.py").write_text("from airflow.sdk import dag\n")
     (tmp_path / ".airflowignore").write_text("include/\n")
     assert readiness.dag_files(tmp_path) == {"a.py"}
+
+
+def test_the_bootstrap_imports_without_the_local_cloud():
+    """A container that runs only Airflow (no moto) can run the same bootstrap code."""
+    import subprocess
+    import sys
+
+    code = "import sys; sys.modules['moto'] = None; import mwaa_local.runtime.bootstrap"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_runtime_gives_components_the_local_clouds_client_settings():
+    from mwaa_local.cloud import process
+    from mwaa_local.runtime import settings
+
+    assert settings.client_environment("http://x:1") == process.client_environment("http://x:1")
