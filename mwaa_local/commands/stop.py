@@ -10,7 +10,10 @@ def add_arguments(parser):
 def run(args) -> int:
     from mwaa_local import mlflow_server, pid_records, postgres
     from mwaa_local.cloud import process
+    from mwaa_local.runtime import components
 
+    for service, pid in components.stop_all():  # `up` and Airflow first: they use the cloud and PostgreSQL
+        print(f"{service}: stopped (pid {pid} and its process group)")
     mlflow_pid = mlflow_server.stop()
     print(f"MLflow server: stopped (pid {mlflow_pid} and its process group)" if mlflow_pid
           else "MLflow server: not running")
