@@ -19,8 +19,8 @@ from airflow.sdk import dag, task
 
 from mwaa_platform.assets import RETAIL_WAREHOUSE
 from mwaa_platform.ml.assets import ML_CHAMPION
-from mwaa_platform.operators.mlflow import LogSageMakerTrainingOperator, RegisterAndPromoteOperator
-from mwaa_platform.operators.sagemaker import RetrySafeSageMakerTrainingOperator
+from mwaa_platform.operators.mlflow_registry import LogSageMakerTrainingOperator, RegisterAndPromoteOperator
+from mwaa_platform.operators.sagemaker_training import RetrySafeSageMakerTrainingOperator
 from mwaa_platform.settings import settings
 
 

@@ -29,7 +29,7 @@ DEFAULT_PORT = 5000
 ADMIN = "admin"
 DATABASE = "mlflow"
 SERVICE = "mlflow"
-START_TIMEOUT_S = 120  # a cold start migrates the schema; two shared cores make that slow
+START_TIMEOUT_S = 300  # a cold start migrates the schema; shared, loaded cores make that slow
 
 
 def default_state_dir() -> Path:
@@ -94,7 +94,7 @@ def _auth_config(state_dir: Path) -> Path:
     return path
 
 
-def _alive(url: str, username: str, password: str, timeout: float = 2) -> bool:
+def _alive(url: str, username: str, password: str, timeout: float = 15) -> bool:
     """True when an MLflow server answers an authenticated API call with our credentials."""
     import base64
 
@@ -115,10 +115,9 @@ def _port_in_use(port: int) -> bool:
         return sock.connect_ex((HOST, port)) == 0
 
 
-def _record(pid: int, port: int, state_dir: Path, command: list[str]) -> None:
+def _record(path: Path, pid: int, port: int, state_dir: Path, command: list[str]) -> None:
     import psutil
 
-    path = pid_record_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {"service": SERVICE, "pid": pid, "port": port, "state_dir": str(state_dir), "command": command,
               "process_started": psutil.Process(pid).create_time(), "recorded_at": time.time()}
@@ -178,7 +177,8 @@ def ensure_server(endpoint_url: str, artifact_bucket: str, port: int = DEFAULT_P
     process = subprocess.Popen(command, env=env, cwd=state_dir, stdout=log, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL, start_new_session=True)
     log.close()
-    _record(process.pid, port, state_dir, command)
+    _record(pid_record_path() if state_dir == default_state_dir().resolve() else state_dir / "server.pid.json",
+            process.pid, port, state_dir, command)
     deadline = time.monotonic() + START_TIMEOUT_S
     while not _alive(url, creds["username"], creds["password"]):
         if process.poll() is not None or time.monotonic() > deadline:
@@ -207,9 +207,17 @@ def _end_group(pid: int, timeout: float = 15) -> None:
 def stop() -> int | None:
     """Ends the recorded server and its process group; returns its pid, or None if none of ours runs. A record
     whose pid died or now names another process (checked by start time) is dropped unharmed."""
+    return _stop_recorded(pid_record_path())
+
+
+def stop_at(state_dir: Path) -> int | None:
+    """Stops the server whose state dir is `state_dir` (tests run their own servers beside the default one)."""
+    return _stop_recorded(Path(state_dir).resolve() / "server.pid.json")
+
+
+def _stop_recorded(path: Path) -> int | None:
     import psutil
 
-    path = pid_record_path()
     if not path.exists():
         return None
     try:

@@ -48,7 +48,7 @@ def test_bad_connections_say_what_to_fix(kwargs, message):
 
 
 def test_hook_missing_connection_names_the_secret(monkeypatch):
-    from mwaa_platform.hooks.mlflow import MlflowHook
+    from mwaa_platform.hooks.mlflow_hook import MlflowHook
 
     monkeypatch.delenv("AIRFLOW_CONN_NO_SUCH_MLFLOW", raising=False)
     with pytest.raises(MlflowConnectionError, match="airflow/connections/no_such_mlflow"):
@@ -59,7 +59,7 @@ def test_hook_dead_server_fails_in_seconds_with_a_clear_message(monkeypatch):
     """Nothing listens on the port: the hook's retries/timeout make this quick (MLflow's defaults take minutes)."""
     import socket
 
-    from mwaa_platform.hooks.mlflow import MlflowHook, MlflowUnavailableError
+    from mwaa_platform.hooks.mlflow_hook import MlflowHook, MlflowUnavailableError
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -17,7 +17,7 @@ def plan(dag_id: str, run_id: str, conf: dict, aws_conn_id: str | None = "aws_de
 
     from mwaa_platform.ml import plan as ml_plan
     from mwaa_platform.ml import training
-    from mwaa_platform.ml.redshift import query_rows
+    from mwaa_platform.ml.redshift_reads import query_rows
     from mwaa_platform.settings import settings
 
     config = settings()
@@ -43,7 +43,7 @@ def check_features(cutoff: str, aws_conn_id: str | None = "aws_default") -> dict
     from airflow.sdk.exceptions import AirflowFailException
 
     from mwaa_platform.ml import features
-    from mwaa_platform.ml.redshift import query_rows
+    from mwaa_platform.ml.redshift_reads import query_rows
     from mwaa_platform.settings import settings
 
     config = settings()

@@ -86,8 +86,11 @@ class MlflowHook(BaseHook):
         except (MlflowException, RequestException, ConnectionError, TimeoutError) as exc:
             target = self.target()
             detail = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+            unreachable = isinstance(exc, (RequestException, ConnectionError, TimeoutError)) or any(
+                word in str(exc) for word in ("Max retries", "Connection refused", "timed out", "ConnectionError"))
             hint = ("check the login/password of the connection" if "401" in detail or "403" in detail
-                    else "is the server up? (locally: ./mwaa-local mlflow)")
+                    else "is the server up? (locally: ./mwaa-local mlflow)" if unreachable
+                    else "see the task log")
             raise MlflowUnavailableError(f"could not {doing} MLflow at {target.tracking_uri} (connection "
                                          f"{self.mlflow_conn_id!r}): {detail}; {hint}") from exc
 

@@ -61,7 +61,7 @@ class LogSageMakerTrainingOperator(BaseOperator):
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
         from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
 
-        from mwaa_platform.hooks.mlflow import MlflowHook
+        from mwaa_platform.hooks.mlflow_hook import MlflowHook
         from mwaa_platform.ml import tracking
         from mwaa_platform.ml.mlflow_target import MlflowConnectionError
 
@@ -148,7 +148,8 @@ class LogSageMakerTrainingOperator(BaseOperator):
         example = pd.DataFrame([[0.0] * len(features)], columns=features)
         signature = infer_signature(example, model.predict(example))
         # run_id (not start_run): start_run's exit would mark the run FINISHED; the caller decides the status.
-        info = mlflow.sklearn.log_model(model, name="model", signature=signature, input_example=example, run_id=run_id)
+        info = mlflow.sklearn.log_model(model, name="model", signature=signature, input_example=example, run_id=run_id,
+                                        serialization_format="cloudpickle")  # skops refuses sklearn's tree types
         return info.model_uri
 
 
@@ -165,7 +166,7 @@ class RegisterAndPromoteOperator(BaseOperator):
     def execute(self, context):
         from mlflow.exceptions import MlflowException
 
-        from mwaa_platform.hooks.mlflow import MlflowHook
+        from mwaa_platform.hooks.mlflow_hook import MlflowHook
         from mwaa_platform.ml import promotion
         from mwaa_platform.ml.mlflow_target import MlflowConnectionError
 
@@ -189,8 +190,10 @@ class RegisterAndPromoteOperator(BaseOperator):
                     raise
             existing = client.search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
             lineage = {k: v for k, v in run.data.tags.items() if k.startswith(("sagemaker.", "data.", "airflow."))}
+            source = self.logged["model_uri"]
+            model_id = source.removeprefix("models:/") if source.startswith("models:/m-") else None
             version = existing[0] if existing else client.create_model_version(
-                name, source=self.logged["model_uri"], run_id=run_id, tags=lineage)
+                name, source=source, run_id=run_id, tags=lineage, model_id=model_id)
             if version.tags.get("promotion.decision"):  # decided by an earlier try
                 self.log.info("version %s was already decided: %s", version.version, version.tags)
                 return self._result(client, name, version.version, version.tags)

@@ -1,0 +1,133 @@
+"""ml_train end to end through the local cloud (Redshift, S3, SageMaker) and a real MLflow server: train and promote,
+then a worse model (shuffled labels) that must stay challenger; MLflow down or failing during logging; bad input.
+The tests share one warehouse and registry and run in order."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cloud.glue.airflow_context import FakeTaskInstance, context
+
+pytestmark = pytest.mark.e2e
+MODEL = "retail-repeat-purchase"
+
+
+def versions(client) -> list:
+    return sorted(client.search_model_versions(f"name = '{MODEL}'"), key=lambda v: int(v.version))
+
+
+@pytest.fixture(scope="module")
+def first(ml):
+    result = ml.run()
+    assert result.ok, result.log_file.read_text()[-4000:]
+    return result
+
+
+def test_first_training_is_logged_registered_and_becomes_champion(ml, first):
+    import mlflow
+    import pandas as pd
+
+    assert first.tasks["publish_champion"] == "success"
+    client = ml.client()
+    [version] = versions(client)
+    assert client.get_model_version_by_alias(MODEL, "champion").version == version.version
+    assert version.tags["promotion.decision"] == "champion"
+    assert version.tags["promotion.champion_value"] == "none"
+    # lineage: the SageMaker job, its data in S3 and the Airflow run
+    assert version.tags["sagemaker.training_job_name"].startswith("ml-train-")
+    assert version.tags["data.train"].startswith("s3://") and version.tags["data.train"].endswith("/train/")
+    assert version.tags["airflow.dag_id"] == "ml_train" and version.tags["airflow.run_id"]
+    run = client.get_run(version.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.metrics["validation_auc"] > 0.65, run.data.metrics  # the synthetic history has a real signal
+    assert {"n_estimators", "max_depth", "learning_rate"} <= set(run.data.params)
+    assert run.data.tags["sagemaker.instance_type"] == "ml.m5.large" and "sagemaker_training_seconds" in run.data.metrics
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
+    assert {"evaluation/roc_curve.png", "evaluation/feature_importance.png", "evaluation/evaluation.json"} <= artifacts
+    model = mlflow.pyfunc.load_model(f"models:/{MODEL}@champion")
+    frame = pd.DataFrame([[1.0, 60.0, 3.0, 150.0, 50.0, 80.0, 2.0, 2.0]],
+                         columns=["recency_days", "tenure_days", "frequency", "monetary", "avg_order_value",
+                                  "max_order_value", "avg_basket_items", "avg_basket_products"])
+    assert set(model.predict(frame)) <= {0, 1}
+
+
+def test_a_worse_model_stays_challenger_and_the_decision_is_recorded(ml, first):
+    result = ml.run({"label_shuffle_seed": 3})
+    assert result.ok, result.log_file.read_text()[-4000:]
+    assert result.tasks["publish_champion"] == "skipped"  # no asset event: the champion did not change
+    client = ml.client()
+    champion, challenger = versions(client)
+    assert client.get_model_version_by_alias(MODEL, "champion").version == champion.version
+    assert client.get_model_version_by_alias(MODEL, "challenger").version == challenger.version
+    tags = challenger.tags
+    assert tags["promotion.decision"] == "challenger" and tags["promotion.margin"] == "0.01"
+    assert float(tags["promotion.candidate_value"]) < float(tags["promotion.champion_value"]) + 0.01
+    assert tags["promotion.champion_value"] == champion.tags["promotion.candidate_value"]
+    assert "does not beat" in tags["promotion.reason"]
+
+
+def _log_operator(job_name: str):
+    from mwaa_platform.operators.mlflow_registry import LogSageMakerTrainingOperator
+
+    return LogSageMakerTrainingOperator(task_id="log_training", training_job_name=job_name,
+                                        experiment_name="retail-repeat-purchase", aws_conn_id=None)
+
+
+def test_mlflow_down_then_failing_mid_logging_then_a_retry_leaves_one_finished_run(ml, first, monkeypatch):
+    from mwaa_platform.hooks.mlflow_hook import MlflowUnavailableError
+    from mwaa_platform.operators.mlflow_registry import LogSageMakerTrainingOperator
+
+    monkeypatch.setenv("AIRFLOW_CONN_MLFLOW_DEFAULT", __import__("json").dumps(ml.server.connection()))
+    job = ml.client().get_model_version(MODEL, "1").tags["sagemaker.training_job_name"]
+    ti = FakeTaskInstance(dag_id="ml_train", task_id="log_training", run_id="manual__mlflow_down")
+    ml.stop_mlflow()
+    try:
+        with pytest.raises(MlflowUnavailableError, match="could not reach MLflow at .* is the server up"):
+            _log_operator(job).execute(context(ti))
+    finally:
+        ml.start_mlflow()
+    monkeypatch.setenv("AIRFLOW_CONN_MLFLOW_DEFAULT", __import__("json").dumps(ml.server.connection()))
+
+    def upload_dies(self, run_id, model_dir):
+        raise ConnectionError("artifact upload interrupted")
+
+    ti.retry()
+    with monkeypatch.context() as patch:
+        patch.setattr(LogSageMakerTrainingOperator, "_log_model", upload_dies)
+        with pytest.raises(MlflowUnavailableError, match="artifact upload interrupted"):
+            _log_operator(job).execute(context(ti))
+    client = ml.client()
+    query = "tags.`airflow.run_id` = 'manual__mlflow_down'"
+    [failed] = client.search_runs([client.get_experiment_by_name("retail-repeat-purchase").experiment_id], query)
+    assert failed.info.status == "FAILED"
+
+    ti.retry()
+    result = _log_operator(job).execute(context(ti))
+    runs = client.search_runs([failed.info.experiment_id], query)
+    assert [r.info.run_id for r in runs] == [failed.info.run_id] == [result["run_id"]]  # reused: no ghost run
+    assert runs[0].info.status == "FINISHED" and runs[0].data.tags["airflow.try_number"] == "3"
+    assert result["model_uri"] and result["metrics"]["validation_auc"] > 0
+    assert not client.search_runs([failed.info.experiment_id], "attributes.status = 'RUNNING'")
+
+
+def test_no_feature_rows_fails_at_the_check_and_registers_nothing(ml, first):
+    before = len(versions(ml.client()))
+    result = ml.run({"cutoff": "2025-06-01"})  # before the first order: no customer has history
+    assert result.state == "failed" and result.tasks["check_features"] == "failed"
+    assert result.tasks["train"] != "success"
+    assert "no customers with orders before the cutoff 2025-06-01" in result.log_file.read_text()
+    assert len(versions(ml.client())) == before
+
+
+def test_wrong_mlflow_password_fails_logging_clearly_and_registers_nothing(ml, first):
+    before = len(versions(ml.client()))
+    ml.set_connection({**ml.server.connection(), "password": "wrong"})
+    try:
+        result = ml.run()
+    finally:
+        ml.set_connection(ml.server.connection())
+    assert result.state == "failed" and result.tasks["log_training"] == "failed"
+    assert result.tasks["register_and_promote"] != "success"
+    log = result.log_file.read_text()
+    assert "could not reach MLflow" in log and "check the login/password" in log
+    assert len(versions(ml.client())) == before
