@@ -12,6 +12,7 @@ SERVICES = [
     "mwaa_local.cloud.redshift_data.responses:RedshiftDataService",
     "mwaa_local.cloud.redshift_serverless.responses:RedshiftServerlessService",
     "mwaa_local.cloud.glue.responses:GlueService",
+    "mwaa_local.cloud.mwaa.responses:MwaaService",  # REST-JSON, routed by path
 ]
 
 
