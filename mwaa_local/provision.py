@@ -62,6 +62,9 @@ def provision(endpoint_url: str, connections: dict[str, dict] | None = None) -> 
         attempt(f"s3://{bucket}", lambda b=bucket: s3.create_bucket(Bucket=b))
     # MWAA requires versioning on its bucket: UpdateEnvironment pins object versions.
     s3.put_bucket_versioning(Bucket=config["mwaa_bucket"], VersioningConfiguration={"Status": "Enabled"})
+    # ... and all public access blocked (`deploy` and the local MWAA API refuse a bucket without it).
+    s3.put_public_access_block(Bucket=config["mwaa_bucket"], PublicAccessBlockConfiguration={
+        flag: True for flag in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")})
     for arn in (config["glue"]["iam_role"], config["redshift"]["iam_role"]):
         role = arn.rsplit("/", 1)[1]
         attempt(f"iam role {role}", lambda r=role: iam.create_role(RoleName=r, AssumeRolePolicyDocument=TRUST_POLICY))
