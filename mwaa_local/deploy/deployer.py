@@ -135,7 +135,7 @@ def deploy(target: Target, tree: Tree, options: Options, say: Callable[[str], No
         from mwaa_local import packaging
 
         zip_path = packaging.build(tree.plugins, validate.plugins_zip())
-        cached = (validate.cache_dir() / tree.fingerprint()).is_file()
+        cached = validate.is_cached(tree)
         outcome.validation = "cached" if cached else "would run"
         say(f"validation: {'passed before for this content (cached)' if cached else 'would run (DAG integrity, test-requirements, package)'}")
     else:

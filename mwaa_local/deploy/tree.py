@@ -46,17 +46,21 @@ class Tree:
             files.update(bucket_sync.tree_files(self.include, prefix + "include/"))
         return files
 
-    def fingerprint(self) -> str:
-        """Content hash of everything validation looks at, and of the validators themselves (a changed rule
-        or pin invalidates what was validated under the old one)."""
-        digest = hashlib.sha256()
+    def fingerprint(self, *parts: str) -> str:
+        """Content hash of the named parts of the tree ("dags", "include", "plugins", "requirements", "startup")
+        and of the validators and pins (a changed rule or pin invalidates what was validated under the old one)."""
+        trees = {"dags": self.dags, "include": self.include, "plugins": self.plugins}
+        files = {"requirements": self.requirements, "startup": self.startup}
+        sources: list[tuple[str, Path]] = []
+        for part in parts or (*trees, *files):
+            if part in trees:
+                sources += sorted(bucket_sync.tree_files(trees[part], f"{part}/").items())
+            elif files[part].is_file():
+                sources.append((part, files[part]))
         validators = [paths.ROOT / "mwaa_local" / name for name in
                       ("dag_integrity.py", "dag_parse_worker.py", "requirements_check.py", "packaging.py")]
-        sources = [*sorted(bucket_sync.tree_files(self.root / "dags", "dags/").items()),
-                   *sorted(bucket_sync.tree_files(self.include, "include/").items()),
-                   *sorted(bucket_sync.tree_files(self.plugins, "plugins/").items()),
-                   *[(p.name, p) for p in (self.requirements, self.startup) if p.is_file()],
-                   *[(f"tool:{p.name}", p) for p in [*validators, *sorted(paths.PINS.glob("*.txt"))]]]
+        sources += [(f"tool:{p.name}", p) for p in [*validators, *sorted(paths.PINS.glob("*.txt"))]]
+        digest = hashlib.sha256()
         for name, path in sources:
             digest.update(name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
         return digest.hexdigest()

@@ -1,8 +1,9 @@
 """What must pass before a tree is deployed: DAG integrity (tests/dags' harness), requirements.txt under MWAA's
 pins (test-requirements), plugins.zip built and importable from the zip alone (package).
 
-A tree that passed is remembered by its content hash (tree.fingerprint), so re-deploying an unchanged tree does
-not parse every DAG again; any change to a file, a rule or a pin means a full validation.
+Each step that passed is remembered by the content hash of what it reads (tree.fingerprint of its parts, plus the
+validators and pins), so re-deploying an unchanged tree validates nothing again, and a changed DAG re-runs only
+the DAG integrity check (a changed requirements.txt only test-requirements, and so on).
 """
 
 from __future__ import annotations
@@ -78,28 +79,40 @@ def _package(tree: Tree) -> list[str]:
     return [f"plugins.zip: {failure}" for failure in failures]
 
 
-STEPS: list[tuple[str, Callable[[Tree], list[str]]]] = [
-    ("DAG integrity", _integrity), ("test-requirements", _requirements), ("package", _package)]
+# (name, check, the parts of the tree it reads)
+STEPS: list[tuple[str, Callable[[Tree], list[str]], tuple[str, ...]]] = [
+    ("DAG integrity", _integrity, ("dags", "include", "plugins")),
+    ("test-requirements", _requirements, ("requirements",)),
+    ("package", _package, ("plugins", "include")),
+]
+
+
+def _marker(name: str, tree: Tree, parts: tuple[str, ...]) -> Path:
+    return cache_dir() / f"{name.replace(' ', '-').lower()}-{tree.fingerprint(*parts)}"
+
+
+def is_cached(tree: Tree) -> bool:
+    return all(_marker(name, tree, parts).is_file() for name, _, parts in STEPS)
 
 
 def validate(tree: Tree, say: Callable[[str], None] = print, use_cache: bool = True) -> Validation:
-    started = time.monotonic()
-    fingerprint = tree.fingerprint()
-    marker = cache_dir() / fingerprint
-    if use_cache and marker.is_file():
-        from mwaa_local import packaging
+    from mwaa_local import packaging
 
-        packaging.build(tree.plugins, plugins_zip())  # the zip to upload; cheap, and byte-identical
-        return Validation(fingerprint, True, seconds=time.monotonic() - started)
-    result = Validation(fingerprint, False)
-    for name, step in STEPS:
+    started = time.monotonic()
+    result = Validation(tree.fingerprint(), True)
+    for name, step, parts in STEPS:
+        marker = _marker(name, tree, parts)
+        if use_cache and marker.is_file():
+            continue
+        result.cached = False
         step_started = time.monotonic()
         problems = step(tree)
         say(f"  {name}: {'ok' if not problems else f'{len(problems)} problem(s)'} "
             f"({time.monotonic() - step_started:.1f} s)")
         result.problems += problems
+        if not problems:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(f"passed {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n")
+    packaging.build(tree.plugins, plugins_zip())  # the zip to upload (reproducible: same plugins/, same bytes)
     result.seconds = time.monotonic() - started
-    if result.ok:
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(f"validated {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n")
     return result
