@@ -55,9 +55,9 @@ def _environ(**values: str):
 
 
 def _integrity(tree: Tree) -> list[str]:
-    from mwaa_local import dag_integrity
+    from mwaa_local.deploy import integrity_cache
 
-    report = dag_integrity.check_folder(tree.dags)
+    report, _parsed = integrity_cache.check(tree, cache_dir() / "dag-integrity")
     return [f"dags/{v.file}: [{v.rule}] {v.message}" for v in report.violations]
 
 
