@@ -36,10 +36,7 @@ class SyncResult:
     versions: dict[str, str] = field(default_factory=dict)  # key -> VersionId (MWAA pins these)
 
 
-def tree_files(root: Path, prefix: str) -> dict[str, Path]:
-    """Bucket key (prefix + relative path) -> file, for every file under root that ships (no bytecode)."""
-    if not root.is_dir():
-        return {}
+def _files(root: Path, prefix: str) -> dict[str, Path]:
     return {
         prefix + path.relative_to(root).as_posix(): path
         for path in sorted(root.rglob("*"))
@@ -48,18 +45,12 @@ def tree_files(root: Path, prefix: str) -> dict[str, Path]:
 
 
 def planned_objects(plugins_zip: Path, dags: Path = paths.DAGS, include: Path = paths.INCLUDE) -> dict[str, Path]:
-    objects = {**tree_files(dags, "dags/"), **tree_files(include, "dags/include/")}
+    objects = {**_files(dags, "dags/"), **_files(include, "dags/include/")}
     objects.update({"plugins.zip": plugins_zip, "requirements.txt": paths.REQUIREMENTS, "startup.sh": paths.STARTUP})
     return objects
 
 
-def content_etag(body: bytes) -> str:
-    """The ETag S3 gives an object uploaded in one part: the MD5 of its content."""
-    return hashlib.md5(body, usedforsecurity=False).hexdigest()
-
-
-def remote_etags(s3: Any, bucket: str, prefix: str = "") -> dict[str, str]:
-    """Key -> ETag (quotes stripped) of every current object under prefix."""
+def _remote_etags(s3: Any, bucket: str, prefix: str = "") -> dict[str, str]:
     etags = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
@@ -70,11 +61,11 @@ def remote_etags(s3: Any, bucket: str, prefix: str = "") -> dict[str, str]:
 def sync(s3: Any, bucket: str, delete: bool = True, dags: Path = paths.DAGS, include: Path = paths.INCLUDE) -> SyncResult:
     plugins_zip = packaging.build()
     wanted = planned_objects(plugins_zip, dags, include)
-    remote = remote_etags(s3, bucket)
+    remote = _remote_etags(s3, bucket)
     result = SyncResult()
     for key, path in wanted.items():
         body = path.read_bytes()
-        if remote.get(key) == content_etag(body):
+        if remote.get(key) == hashlib.md5(body, usedforsecurity=False).hexdigest():
             result.unchanged.append(key)
             continue
         answer = s3.put_object(Bucket=bucket, Key=key, Body=body)
@@ -115,7 +106,7 @@ def pull(s3: Any, bucket: str, dest: Path) -> DeployedTree:
     """Mirrors s3://<bucket>/dags/ into <dest>/dags (unchanged files kept, files gone from the bucket removed) and
     unzips s3://<bucket>/plugins.zip into <dest>/plugins when it changed. What MWAA's workers do on a deploy."""
     tree = DeployedTree(dest / "dags", dest / "plugins")
-    remote = remote_etags(s3, bucket, "dags/")
+    remote = _remote_etags(s3, bucket, "dags/")
     wanted = set()
     for key, etag in remote.items():
         rel = key.removeprefix("dags/")
@@ -141,7 +132,7 @@ def pull(s3: Any, bucket: str, dest: Path) -> DeployedTree:
 
 
 def _pull_plugins(s3: Any, bucket: str, folder: Path) -> None:
-    etag = remote_etags(s3, bucket, "plugins.zip").get("plugins.zip")
+    etag = _remote_etags(s3, bucket, "plugins.zip").get("plugins.zip")
     stamp = folder.with_name(folder.name + ".etag")  # the plugins.zip version unzipped last
     if etag and stamp.is_file() and stamp.read_text() == etag and folder.is_dir():
         return
@@ -154,3 +145,19 @@ def _pull_plugins(s3: Any, bucket: str, folder: Path) -> None:
             opened.extractall(folder)  # extractall drops absolute paths and '..' parts
         archive.unlink()
     stamp.write_text(etag or "")
+
+
+# -- for deploy (mwaa_local/deploy/): the same content rules, used file by file ------------------------------------
+def tree_files(root: Path, prefix: str) -> dict[str, Path]:
+    """Bucket key (prefix + relative path) -> file, for every file under root that ships (none if no root)."""
+    return _files(root, prefix) if root.is_dir() else {}
+
+
+def remote_etags(s3: Any, bucket: str, prefix: str = "") -> dict[str, str]:
+    """Key -> ETag (quotes stripped) of every current object under prefix."""
+    return _remote_etags(s3, bucket, prefix)
+
+
+def content_etag(body: bytes) -> str:
+    """The ETag S3 gives an object uploaded in one part: the MD5 of its content."""
+    return hashlib.md5(body, usedforsecurity=False).hexdigest()
