@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import logging
+import os
 import re
 import secrets
 import tempfile
@@ -33,7 +34,16 @@ log = logging.getLogger(__name__)
 STATE_NAME = "mwaa"
 AIRFLOW_VERSION = "3.3.1"
 # An update takes MWAA 10-30 minutes; locally at least this long, so clients see UPDATING (and their polling works).
-MIN_APPLY_SECONDS = 1.0
+# MWAA_LOCAL_MWAA_UPDATE_SECONDS sets it (e.g. to test what happens to an update in flight).
+UPDATE_SECONDS_ENV = "MWAA_LOCAL_MWAA_UPDATE_SECONDS"
+DEFAULT_APPLY_SECONDS = 1.0
+
+
+def min_apply_seconds() -> float:
+    try:
+        return max(0.0, float(os.environ.get(UPDATE_SECONDS_ENV, DEFAULT_APPLY_SECONDS)))
+    except ValueError:
+        return DEFAULT_APPLY_SECONDS
 SUPPORTED_VERSIONS = ("2.10.3", "3.0.6", AIRFLOW_VERSION)
 NAME = re.compile(r"^[a-zA-Z][0-9a-zA-Z_-]{0,79}$")
 BUCKET_ARN = re.compile(r"^arn:aws(-[a-z]+)?:s3:::([a-z0-9.-]{3,63})$")
@@ -240,7 +250,7 @@ class MwaaBackend:
         except Exception as exc:  # the checker itself broke: the update fails, it never hangs in UPDATING
             log.exception("checking requirements of %s", env.name)
             error = f"requirements.txt could not be checked: {exc}"
-        time.sleep(max(0.0, MIN_APPLY_SECONDS - (time.monotonic() - started)))
+        time.sleep(max(0.0, min_apply_seconds() - (time.monotonic() - started)))
         with self.context.store.mutation(STATE_NAME), self._lock:
             if env.status not in ("CREATING", "UPDATING"):
                 return  # deleted meanwhile

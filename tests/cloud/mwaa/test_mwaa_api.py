@@ -4,6 +4,7 @@ state across a restart, and InvokeRestApi's answer when no local Airflow runs.""
 
 from __future__ import annotations
 
+import signal
 import time
 import uuid
 
@@ -169,3 +170,44 @@ def test_environments_survive_a_restart(tmp_path):
     with process.start(state_dir=tmp_path / "state") as cloud:
         env = process.clients(cloud.endpoint_url)("mwaa").get_environment(Name="kept")["Environment"]
         assert (env["Status"], env["StartupScriptS3ObjectVersion"]) == ("AVAILABLE", version)
+
+
+def test_an_update_in_flight_when_the_cloud_dies_fails_and_keeps_the_previous_version(tmp_path, monkeypatch):
+    monkeypatch.setenv("MWAA_LOCAL_MWAA_UPDATE_SECONDS", "600")  # the update stays in flight until the kill
+    state = tmp_path / "state"
+    cloud = process.start(state_dir=state)
+    try:
+        client = process.clients(cloud.endpoint_url)
+        s3, mwaa = client("s3"), client("mwaa")
+        s3.create_bucket(Bucket="inflight-bucket")
+        s3.put_bucket_versioning(Bucket="inflight-bucket", VersioningConfiguration={"Status": "Enabled"})
+        s3.put_public_access_block(Bucket="inflight-bucket", PublicAccessBlockConfiguration=BLOCK_ALL)
+        first = s3.put_object(Bucket="inflight-bucket", Key="plugins.zip", Body=b"one")["VersionId"]
+        mwaa.create_environment(Name="inflight", ExecutionRoleArn=ROLE, SourceBucketArn="arn:aws:s3:::inflight-bucket",
+                                DagS3Path="dags", NetworkConfiguration={}, PluginsS3Path="plugins.zip")
+        assert mwaa.get_environment(Name="inflight")["Environment"]["Status"] == "CREATING"
+    finally:
+        cloud.stop(signal.SIGKILL)
+    monkeypatch.setenv("MWAA_LOCAL_MWAA_UPDATE_SECONDS", "0")
+    with process.start(state_dir=state) as cloud:
+        client = process.clients(cloud.endpoint_url)
+        s3, mwaa = client("s3"), client("mwaa")
+        env = mwaa.get_environment(Name="inflight")["Environment"]
+        assert (env["Status"], env["LastUpdate"]["Error"]["ErrorCode"]) == ("CREATE_FAILED", "INTERNAL_ERROR")
+        # An environment that was AVAILABLE keeps its configuration when an update is cut short.
+        mwaa.delete_environment(Name="inflight")
+        _create(mwaa, "inflight", "inflight-bucket", PluginsS3Path="plugins.zip", PluginsS3ObjectVersion=first)
+        second = s3.put_object(Bucket="inflight-bucket", Key="plugins.zip", Body=b"two")["VersionId"]
+    monkeypatch.setenv("MWAA_LOCAL_MWAA_UPDATE_SECONDS", "600")
+    cloud = process.start(state_dir=state)
+    try:
+        mwaa = process.clients(cloud.endpoint_url)("mwaa")
+        mwaa.update_environment(Name="inflight", PluginsS3Path="plugins.zip", PluginsS3ObjectVersion=second)
+        assert mwaa.get_environment(Name="inflight")["Environment"]["Status"] == "UPDATING"
+    finally:
+        cloud.stop(signal.SIGKILL)
+    monkeypatch.setenv("MWAA_LOCAL_MWAA_UPDATE_SECONDS", "0")
+    with process.start(state_dir=state) as cloud:
+        env = process.clients(cloud.endpoint_url)("mwaa").get_environment(Name="inflight")["Environment"]
+        assert (env["Status"], env["PluginsS3ObjectVersion"]) == ("UPDATE_FAILED", first)
+        assert "restarted" in env["LastUpdate"]["Error"]["ErrorMessage"]
