@@ -145,3 +145,19 @@ def _pull_plugins(s3: Any, bucket: str, folder: Path) -> None:
             opened.extractall(folder)  # extractall drops absolute paths and '..' parts
         archive.unlink()
     stamp.write_text(etag or "")
+
+
+# -- for deploy (mwaa_local/deploy/): the same content rules, used file by file ------------------------------------
+def tree_files(root: Path, prefix: str) -> dict[str, Path]:
+    """Bucket key (prefix + relative path) -> file, for every file under root that ships (none if no root)."""
+    return _files(root, prefix) if root.is_dir() else {}
+
+
+def remote_etags(s3: Any, bucket: str, prefix: str = "") -> dict[str, str]:
+    """Key -> ETag (quotes stripped) of every current object under prefix."""
+    return _remote_etags(s3, bucket, prefix)
+
+
+def content_etag(body: bytes) -> str:
+    """The ETag S3 gives an object uploaded in one part: the MD5 of its content."""
+    return hashlib.md5(body, usedforsecurity=False).hexdigest()

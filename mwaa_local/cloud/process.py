@@ -38,7 +38,14 @@ def clients(endpoint_url: str, region: str = DUMMY_CREDENTIALS["AWS_DEFAULT_REGI
 
     session = boto3.session.Session(region_name=region, aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
                                     aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
-    return lambda service: session.client(service, endpoint_url=endpoint_url)
+    from botocore.config import Config
+
+    def client(service: str):
+        # botocore prefixes MWAA's host (api., env.): a local endpoint has no such names.
+        config = Config(inject_host_prefix=False) if service == "mwaa" else None
+        return session.client(service, endpoint_url=endpoint_url, config=config)
+
+    return client
 
 
 def health(endpoint_url: str, timeout: float = 0.5) -> dict | None:

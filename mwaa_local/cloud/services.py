@@ -14,6 +14,7 @@ SERVICES = [
     "mwaa_local.cloud.glue.responses:GlueService",
     "mwaa_local.cloud.sagemaker.runtime:SageMakerRuntimeService",  # path-routed: before the control plane
     "mwaa_local.cloud.sagemaker.responses:SageMakerService",
+    "mwaa_local.cloud.mwaa.responses:MwaaService",  # REST-JSON, routed by path
 ]
 
 

@@ -42,6 +42,8 @@ def _route_table() -> list[tuple[str, str, str, object]]:
     session = botocore.session.get_session()
     table = []
     for service in _service_classes():
+        if not service.operations():  # path-routed REST services (MWAA) have no X-Amz-Target operations
+            continue
         model = session.get_service_model(service.signing_name)
         for operation in service.operations():
             op_model = model.operation_model(operation) if operation in model.operation_names else None

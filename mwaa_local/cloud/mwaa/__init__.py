@@ -1,0 +1,1 @@
+"""Amazon MWAA's control plane (REST-JSON, signing name `airflow`), backed by the local MWAA environment."""
