@@ -1,4 +1,5 @@
-"""`./mwaa-local trigger <dag_id>`: a DAG run through the local REST API, with a token, as a client of MWAA would."""
+"""`./mwaa-local trigger <dag_id>`: a DAG run through the local REST API, with a token, as a client of MWAA would;
+with `--env NAME`, through that MWAA environment's InvokeRestApi instead (as a deploy pipeline triggers on AWS)."""
 
 NAME = "trigger"
 HELP = ("Trigger a DAG through the running local Airflow's REST API (token from POST /auth/token); unpauses it "
@@ -27,6 +28,11 @@ def add_arguments(parser):
     parser.add_argument("--conf", type=_conf, default={}, help="the run's conf, a JSON object")
     parser.add_argument("--wait", action="store_true", help="follow the run until it finishes")
     parser.add_argument("--timeout", type=_args.positive, default=1800, help="seconds --wait waits (default 1800)")
+    parser.add_argument("--env", default=None, help="an environment of include/config/deploy.yaml: trigger through "
+                        "its MWAA API (InvokeRestApi) instead of the local REST API")
+    parser.add_argument("--unpause", action="store_true", help="with --env: unpause a paused DAG (else it is "
+                        "reported and nothing runs)")
+    parser.add_argument("--port", type=_args.port, default=4566, help="with --env local: the local cloud's port")
 
 
 def client():
@@ -55,6 +61,11 @@ def run(args) -> int:
     from mwaa_local.errors import UserError
     from mwaa_local.runtime.api_client import ApiError
 
+    if args.env:
+        from mwaa_local.deploy import trigger
+
+        return trigger.run_for_environment(args.env, args.dag_id, args.conf, args.wait, unpause=args.unpause,
+                                           timeout=args.timeout, port=args.port)
     api = client()
     dag = urllib.parse.quote(args.dag_id, safe="")
     try:
