@@ -92,7 +92,7 @@ class HttpPolicy:
                   allowed_origins: Iterable[str] | None = None, verify_signatures: bool = False,
                   environ: dict | None = None) -> HttpPolicy:
         """The policy from CLI options plus the MWAA_LOCAL_CLOUD_* environment variables (both add up)."""
-        from mwaa_local.cloud.process import DUMMY_CREDENTIALS  # here: process imports the server
+        from mwaa_local.cloud.client import DUMMY_CREDENTIALS
 
         environ = os.environ if environ is None else environ
         hosts = _listed(environ.get(HOSTS_ENV)) + _listed(allowed_hosts)

@@ -2,58 +2,30 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from mwaa_local import paths
-from mwaa_local.cloud.server import HEALTH_PATH
+from mwaa_local.cloud.client import (  # noqa: F401 - re-exported: process.clients() etc. are used widely
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DUMMY_CREDENTIALS,
+    HEALTH_PATH,
+    client_environment,
+    clients,
+    health,
+)
 from mwaa_local.errors import UserError
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 4566
-DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
 def default_state_dir() -> Path:
     return paths.local_state() / "cloud"
-
-
-def client_environment(endpoint_url: str) -> dict[str, str]:
-    """What a process needs to talk to the local cloud with boto3, the Airflow provider, awswrangler or MLflow."""
-    return {"AWS_ENDPOINT_URL": endpoint_url, **DUMMY_CREDENTIALS}
-
-
-def clients(endpoint_url: str, region: str = DUMMY_CREDENTIALS["AWS_DEFAULT_REGION"]):
-    """A boto3 client factory for the local cloud with dummy credentials: `clients(url)("s3")`."""
-    import boto3
-
-    session = boto3.session.Session(region_name=region, aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                                    aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
-    from botocore.config import Config
-
-    def client(service: str):
-        # botocore prefixes MWAA's host (api., env.): a local endpoint has no such names.
-        config = Config(inject_host_prefix=False) if service == "mwaa" else None
-        return session.client(service, endpoint_url=endpoint_url, config=config)
-
-    return client
-
-
-def health(endpoint_url: str, timeout: float = 0.5) -> dict | None:
-    try:
-        with urllib.request.urlopen(endpoint_url + HEALTH_PATH, timeout=timeout) as response:
-            return json.loads(response.read())
-    except (urllib.error.URLError, OSError, ValueError):
-        return None
 
 
 def free_port() -> int:

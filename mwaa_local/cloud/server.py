@@ -22,6 +22,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from mwaa_local.cloud import aws_errors, faults, json_requests, moto_state
+from mwaa_local.cloud.client import HEALTH_PATH, READ_OPERATION_PREFIXES
 from mwaa_local.cloud.context import CloudContext
 from mwaa_local.cloud.http_policy import WILDCARD_ADDRESSES, HttpPolicy
 from mwaa_local.cloud.service import JsonService, ServiceError
@@ -30,10 +31,8 @@ from mwaa_local.cloud.state import StateStore
 
 log = logging.getLogger(__name__)
 
-HEALTH_PATH = "/_localcloud/health"
 ADMIN_PREFIX = "/_localcloud/"
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
-READ_OPERATION_PREFIXES = ("Get", "List", "Describe", "Search", "BatchGet", "Head")
 # S3 subresources whose requests change an existing object in place (see StateStore.forget_s3_objects).
 S3_IN_PLACE_SUBRESOURCES = ("acl", "retention", "legal-hold", "restore")
 

@@ -17,6 +17,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from mwaa_local.cloud.client import READ_OPERATION_PREFIXES
+
 log = logging.getLogger(__name__)
 
 
@@ -59,7 +61,7 @@ class JsonService:
     signing_name: str = ""
     target_prefix: str = ""
     # Operations that change state (snapshotted after the call); reads are everything else.
-    read_prefixes = ("Get", "List", "Describe", "Search", "BatchGet")
+    read_prefixes = READ_OPERATION_PREFIXES
 
     def operation_of(self, request: Request) -> str | None:
         target = request.headers.get("X-Amz-Target", "")
