@@ -15,6 +15,7 @@ from mwaa_local.cloud import faults
 from mwaa_local.cloud.context import CloudContext
 from mwaa_local.cloud.glue import catalog, crawler
 from mwaa_local.cloud.glue.backends import mutating, reading
+from mwaa_local.cloud.glue.exceptions import CrawlerNotRunning, CrawlerRunning, EntityNotFound, InvalidInput
 from mwaa_local.cloud.glue.logs import LogWriter
 from mwaa_local.cloud.service import ServiceError
 
@@ -39,7 +40,7 @@ class CrawlerStatus:
 
 
 def _not_found(name: str) -> ServiceError:
-    return ServiceError("EntityNotFoundException", f"Crawler entry with name {name} does not exist")
+    return EntityNotFound(f"Crawler entry with name {name} does not exist")
 
 
 class Crawls:
@@ -79,7 +80,7 @@ class Crawls:
         with self.context.store.mutation(STATE):
             status = self.status.setdefault(name, CrawlerStatus())
             if status.state != "READY":
-                raise ServiceError("CrawlerRunningException", f"Crawler with name {name} has already started")
+                raise CrawlerRunning(f"Crawler with name {name} has already started")
             status.state, status.crawl_id, status.started, status.ended = "RUNNING", secrets.token_hex(16), \
                 time.time(), None
             status.status, status.error = None, None
@@ -91,7 +92,7 @@ class Crawls:
         with self.context.store.mutation(STATE):
             status = self.status.get(name)
             if status is None or status.state != "RUNNING":
-                raise ServiceError("CrawlerNotRunningException", f"Crawler with name {name} isn't running")
+                raise CrawlerNotRunning(f"Crawler with name {name} isn't running")
             status.state = "STOPPING"
             self._stops[name].set()
 
@@ -99,7 +100,7 @@ class Crawls:
         self._definition(name)
         status = self.status.get(name)
         if status is not None and status.state != "READY":
-            raise ServiceError("CrawlerRunningException", f"Crawler with name {name} is running; stop it first")
+            raise CrawlerRunning(f"Crawler with name {name} is running; stop it first")
         with mutating(self.context.store, "glue", self.context.region) as glue:
             glue.delete_crawler(name)
         with self.context.store.mutation(STATE):
@@ -116,10 +117,10 @@ class Crawls:
         self._definition(name)
         status = self.status.get(name)
         if status is not None and status.state != "READY":
-            raise ServiceError("CrawlerRunningException", f"Crawler with name {name} is running; cannot update it")
+            raise CrawlerRunning(f"Crawler with name {name} is running; cannot update it")
         unknown = sorted(set(changes) - set(self._FIELDS))
         if unknown:
-            raise ServiceError("InvalidInputException", f"UpdateCrawler: unknown fields {', '.join(unknown)}")
+            raise InvalidInput(f"UpdateCrawler: unknown fields {', '.join(unknown)}")
         from moto.core.utils import utcnow
 
         with mutating(self.context.store, "glue", self.context.region) as glue:

@@ -17,8 +17,9 @@ from mwaa_local.cloud.context import CloudContext
 from mwaa_local.cloud.glue import arguments as args_mod
 from mwaa_local.cloud.glue import runner
 from mwaa_local.cloud.glue.backends import mutating, reading
+from mwaa_local.cloud.glue.exceptions import ConcurrentRunsExceeded, EntityNotFound, InvalidInput
 from mwaa_local.cloud.glue.logs import LogWriter, log_group_prefix
-from mwaa_local.cloud.service import ServiceError, ValidationException
+from mwaa_local.cloud.service import ValidationException
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +28,6 @@ ACTIVE = ("STARTING", "RUNNING", "STOPPING", "WAITING")
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR")
 SUPPORTED_COMMANDS = ("pythonshell", "glueetl")
 
-
-class EntityNotFound(ServiceError):
-    def __init__(self, message: str):
-        super().__init__("EntityNotFoundException", message)
 
 
 @dataclasses.dataclass
@@ -148,7 +145,7 @@ class JobRuns:
         with self.context.store.mutation(STATE):
             active = [r for r in self.runs.values() if r.job_name == job_name and r.state in ACTIVE]
             if len(active) >= limit:
-                raise ServiceError("ConcurrentRunsExceededException",
+                raise ConcurrentRunsExceeded(
                                    f"Concurrent runs exceeded for {job_name}: {len(active)} of {limit} "
                                    f"allowed runs are active ({', '.join(r.id for r in active)})")
             now = time.time()
@@ -181,7 +178,7 @@ class JobRuns:
         run = self.get(job_name, run_id)
         with self.context.store.mutation(STATE):
             if run.state not in ACTIVE:
-                raise ServiceError("InvalidInputException", f"Job run {run_id} is {run.state}, not running")
+                raise InvalidInput(f"Job run {run_id} is {run.state}, not running")
             run.state, run.last_modified_on = "STOPPING", time.time()
             self._stops.setdefault(run_id, threading.Event()).set()
             job = self._jobs.get(run_id)

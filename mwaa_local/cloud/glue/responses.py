@@ -7,6 +7,7 @@ from typing import Any
 
 from mwaa_local.cloud.context import CloudContext
 from mwaa_local.cloud.glue import models
+from mwaa_local.cloud.glue.exceptions import InvalidInput
 from mwaa_local.cloud.service import JsonService, ServiceError, ValidationException
 
 
@@ -39,7 +40,7 @@ class GlueService(JsonService):
                       NumberOfWorkers: int | None = None, MaxCapacity: float | None = None,
                       AllocatedCapacity: int | None = None, **ignored: Any) -> dict:
         if AllocatedCapacity and MaxCapacity:
-            raise ServiceError("InvalidInputException", "Please set only Allocated Capacity or Max Capacity")
+            raise InvalidInput("Please set only Allocated Capacity or Max Capacity")
         run = self.job_runs.start(JobName, Arguments, Timeout, JobRunId, WorkerType, NumberOfWorkers, MaxCapacity)
         return {"JobRunId": run.id}
 

@@ -32,8 +32,8 @@ from mwaa_local.cloud.redshift_data import dialect, results
 from mwaa_local.cloud.redshift_data import unload as unload_cmd
 from mwaa_local.cloud.redshift_data.engine import DEFAULT_DATABASE, ENDPOINT_NAME, Database, Endpoint
 from mwaa_local.cloud.redshift_data.errors import redshift_message
+from mwaa_local.cloud.redshift_data.exceptions import ResourceNotFoundException, ValidationException
 from mwaa_local.cloud.redshift_serverless.models import BUILT_IN_WORKGROUP
-from mwaa_local.cloud.service import ResourceNotFoundException, ValidationException
 
 log = logging.getLogger(__name__)
 

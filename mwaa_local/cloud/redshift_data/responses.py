@@ -7,8 +7,9 @@ import re
 from typing import Any
 
 from mwaa_local.cloud.context import CloudContext
+from mwaa_local.cloud.redshift_data.exceptions import ValidationException
 from mwaa_local.cloud.redshift_data.models import TERMINAL, Part, RedshiftDataBackend, Statement
-from mwaa_local.cloud.service import JsonService, ValidationException
+from mwaa_local.cloud.service import JsonService
 
 STATUSES = ("SUBMITTED", "PICKED", "STARTED", "FINISHED", "FAILED", "ABORTED", "ALL")
 HIDDEN_SCHEMAS = ("main", "pg_catalog")
