@@ -5,7 +5,8 @@ upload in one bytearray and answers GetObject with the whole body as bytes. `ins
 - a body up to SPOOL_LIMIT stays in memory; a bigger one is a file (in the spool dir until a snapshot hard-links it
   into the state's blob dir), opened per read so no descriptor is held per object;
 - CompleteMultipartUpload concatenates the parts file to file, checksums computed chunk by chunk;
-- GetObject answers with a view of the body file that the WSGI server sends chunk by chunk (ranges included).
+- GetObject answers with a view of the body file that the WSGI server sends chunk by chunk (ranges included);
+- CopyObject hard-links the source's body file instead of reading it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 import shutil
 import tempfile
 import threading
+import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -111,6 +113,20 @@ class Body:
 
     def chunks(self, start: int = 0, length: int | None = None) -> Iterator[bytes]:
         return iter(BodyView(self, start, length))
+
+    def clone(self) -> Body:
+        """Another object's body with the same bytes (CopyObject): a hard link to the same immutable file."""
+        if self._data is not None:
+            return Body(data=self._data)
+        if SPOOL.dir is None:
+            SPOOL.configure(None, durable=False)
+        target = SPOOL.dir / f"{uuid.uuid4().hex}.body"
+        try:
+            os.link(self.path, target)
+        except OSError:  # another file system: a streamed copy
+            with self.open() as reader:
+                return from_file(reader)
+        return Body(path=target, size=self.size, owned=True)
 
     def adopt(self, path: Path) -> None:
         """The body now lives at `path` (a hard link in the blob dir); the spool file goes."""
@@ -223,8 +239,11 @@ def install() -> None:
 
     def get_value(key: Any) -> Any:
         body = key._value_buffer
-        if getattr(_streaming, "active", False) and isinstance(body, Body) and body.on_disk:
-            return BodyView(body)
+        if isinstance(body, Body) and body.on_disk:
+            if getattr(_streaming, "active", False):
+                return BodyView(body)
+            if getattr(_streaming, "copying", False):
+                return body.clone()
         return read_value(key)
 
     def set_value(key: Any, new_value: Any) -> None:
@@ -246,6 +265,16 @@ def install() -> None:
 
     original_get_object = responses.S3Response.get_object
     responses.S3Response.get_object = get_object
+
+    def copy_object(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _streaming.copying = True
+        try:
+            return original_copy_object(self, *args, **kwargs)
+        finally:
+            _streaming.copying = False
+
+    original_copy_object = models.S3Backend.copy_object
+    models.S3Backend.copy_object = copy_object
     models.FakeMultipart.complete = _complete_multipart
     models.FakeKey._mwaa_local_bodies = True
 

@@ -57,10 +57,13 @@ class _BlobPickler(pickle.Pickler):
     def __init__(self, file: io.BytesIO, store: StateStore):
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self.store = store
+        self.referenced: set[str] = set()
 
     def persistent_id(self, obj: Any) -> str | None:
         if type(obj).__name__ == "FakeKey" and type(obj).__module__ == "moto.s3.models":
-            return self.store._blob_for_key(obj)
+            blob_id = self.store._blob_for_key(obj)
+            self.referenced.add(blob_id)
+            return blob_id
         return None
 
 
@@ -69,8 +72,10 @@ class _BlobUnpickler(pickle.Unpickler):
         super().__init__(file)
         self.store = store
         self.loaded = loaded  # one object per blob id keeps shared references shared
+        self.referenced: set[str] = set()
 
     def persistent_load(self, pid: str) -> Any:
+        self.referenced.add(pid)
         if pid not in self.loaded:
             key = _load_key(pickle.loads((self.store.blob_dir / pid).read_bytes()), self.store.blob_dir / _body_name(pid))
             self.loaded[pid] = key
@@ -109,6 +114,8 @@ class StateStore:
         self._recoveries: dict[str, Callable[[], bool]] = {}
         self._lock = threading.RLock()
         self._key_blob_ids: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # FakeKey -> (blob id, body)
+        self._referenced: dict[str, set[str]] = {}  # snapshot name -> blob ids its file on disk refers to
+        self._deleted: set[str] = set()
         if root:
             (root / "snapshots").mkdir(parents=True, exist_ok=True)
             self.blob_dir.mkdir(parents=True, exist_ok=True)
@@ -154,7 +161,8 @@ class StateStore:
         for attempt in range(3):
             buffer = io.BytesIO()
             try:
-                _BlobPickler(buffer, self).dump(snapshot())
+                pickler = _BlobPickler(buffer, self)
+                pickler.dump(snapshot())
                 break
             except RuntimeError as exc:  # a concurrent read grew a dict mid-pickle; try again
                 if attempt == 2:
@@ -164,6 +172,17 @@ class StateStore:
                 log.warning("state of %s cannot be persisted: %s", name, exc)
                 return
         _atomic_write(self.root / "snapshots" / f"{name}.pkl", buffer.getvalue())
+        previous, self._referenced[name] = self._referenced.get(name, set()), pickler.referenced
+        self._remove_blobs(previous - pickler.referenced)
+
+    def _remove_blobs(self, candidates: set[str]) -> None:
+        """Blobs no snapshot on disk refers to any more (an overwritten or deleted object, a completed upload's
+        parts), removed once the snapshot that dropped them is durable: disk use follows the data stored."""
+        still_used = set().union(*self._referenced.values()) if candidates else set()
+        for blob_id in candidates - still_used:
+            self._deleted.add(blob_id)
+            (self.blob_dir / blob_id).unlink(missing_ok=True)
+            (self.blob_dir / _body_name(blob_id)).unlink(missing_ok=True)
 
     def _blob_for_key(self, key: Any) -> str:
         # moto replaces an object's FakeKey on every write, so an object already written keeps its blob: a
@@ -171,7 +190,7 @@ class StateStore:
         # change a FakeKey in place (ACL, retention, legal hold, restore) call forget_s3_objects() first.
         body = key._value_buffer
         cached = self._key_blob_ids.get(key)
-        if cached and cached[1] is body:
+        if cached and cached[1] is body and cached[0] not in self._deleted:
             return cached[0]
         on_disk = isinstance(body, s3_bodies.Body) and body.on_disk
         key.etag  # noqa: B018 - computed (streamed) now so it is part of the fingerprint
@@ -191,6 +210,7 @@ class StateStore:
         elif not path.exists():
             _atomic_write(path, pickle.dumps(key, protocol=pickle.HIGHEST_PROTOCOL))
         self._key_blob_ids[key] = (blob_id, body)
+        self._deleted.discard(blob_id)
         return blob_id
 
     def forget_s3_objects(self) -> None:
@@ -207,7 +227,9 @@ class StateStore:
             if not path.exists():
                 continue
             try:
-                restore(_BlobUnpickler(io.BytesIO(path.read_bytes()), self, loaded_blobs).load())
+                unpickler = _BlobUnpickler(io.BytesIO(path.read_bytes()), self, loaded_blobs)
+                restore(unpickler.load())
+                self._referenced[name] = unpickler.referenced
                 restored.append(name)
             except Exception as exc:  # a snapshot from an incompatible version must not stop the cloud
                 log.error("could not restore %s from %s (%s); starting it empty", name, path, exc)
