@@ -79,7 +79,9 @@ class _BlobUnpickler(pickle.Unpickler):
         if pid not in self.loaded:
             key = _load_key(pickle.loads((self.store.blob_dir / pid).read_bytes()), self.store.blob_dir / _body_name(pid))
             self.loaded[pid] = key
-            self.store._key_blob_ids[key] = (pid, key._value_buffer)
+            body = key._value_buffer
+            if not (isinstance(body, s3_bodies.Body) and body.owned):  # an older blob with a big body inline is
+                self.store._key_blob_ids[key] = (pid, body)  # rewritten at the next snapshot: body on disk
         return self.loaded[pid]
 
 
