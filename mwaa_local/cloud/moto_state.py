@@ -40,3 +40,29 @@ def backend(name: str, region: str = "us-east-1", account_id: str = ACCOUNT_ID) 
 
 def s3() -> Any:
     return get_backend("s3")[ACCOUNT_ID]["aws"]
+
+
+def _rebuild_versioned_keys(lists: dict[str, list]) -> Any:
+    from moto.s3.utils import _VersionedKeyStore
+
+    store = _VersionedKeyStore()
+    for name, versions in lists.items():
+        store.setlist(name, versions)
+    return store
+
+
+def _reduce_versioned_keys(store: Any) -> tuple:
+    # moto's bucket.keys is a dict whose items() yields only each key's latest version, which is all that
+    # pickle's default for a dict subclass would save: every version is kept here (dict(store) has the lists).
+    return _rebuild_versioned_keys, (dict(store),)
+
+
+def _keep_every_s3_version() -> None:
+    import copyreg
+
+    from moto.s3.utils import _VersionedKeyStore
+
+    copyreg.pickle(_VersionedKeyStore, _reduce_versioned_keys)
+
+
+_keep_every_s3_version()

@@ -3,9 +3,13 @@ Writes go through the state store so they are durable, exactly like a PutObject 
 
 from __future__ import annotations
 
+import io
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
 
-from mwaa_local.cloud import moto_state
+from mwaa_local.cloud import moto_state, s3_bodies
 from mwaa_local.cloud.state import StateStore
 
 
@@ -47,11 +51,27 @@ class S3Objects:
         except KeyError:
             raise NoSuchBucket(bucket) from None
 
-    def get(self, bucket: str, key: str) -> bytes:
+    def _key(self, bucket: str, key: str):
         found = self._bucket(bucket).keys.get(key)
         if found is None or getattr(found, "is_delete_marker", False) or type(found).__name__ == "FakeDeleteMarker":
             raise NoSuchKey(bucket, key)
-        return found.value
+        return found
+
+    def get(self, bucket: str, key: str) -> bytes:
+        """The whole body in memory: for small objects (scripts, manifests); big ones use open_read."""
+        return self._key(bucket, key).value
+
+    def open_read(self, bucket: str, key: str) -> BinaryIO:
+        """A binary file of the object's current body, read without loading it whole; it stays readable if the
+        object is overwritten or deleted meanwhile. The caller closes it."""
+        found = self._key(bucket, key)
+        body = found._value_buffer
+        return body.open() if isinstance(body, s3_bodies.Body) else io.BytesIO(found.value)
+
+    def download(self, bucket: str, key: str, target: Path) -> None:
+        """Copies the object into a local file, chunk by chunk."""
+        with self.open_read(bucket, key) as reader, open(target, "wb") as writer:
+            shutil.copyfileobj(reader, writer, s3_bodies.CHUNK)
 
     def exists(self, bucket: str, key: str) -> bool:
         try:
@@ -72,6 +92,24 @@ class S3Objects:
         self._bucket(bucket)
         with self.store.mutation(self.state):
             self._backend().put_object(bucket, key, data)
+
+    def put_file(self, bucket: str, key: str, path: Path) -> None:
+        """Stores a local file as an object, streamed into the object store (never whole in memory)."""
+        self.put_files(bucket, {key: path})
+
+    def put_files(self, bucket: str, files: dict[str, Path | bytes]) -> None:
+        """Stores several objects, each a local file (streamed) or bytes, and persists once (UNLOAD)."""
+        self._bucket(bucket)
+        bodies = {}
+        for key, source in files.items():
+            if isinstance(source, bytes):
+                bodies[key] = s3_bodies.from_bytes(source)
+                continue
+            with open(source, "rb") as reader:
+                bodies[key] = s3_bodies.from_file(reader)
+        with self.store.mutation(self.state):
+            for key, body in bodies.items():
+                self._backend().put_object(bucket, key, body)
 
     def put_many(self, bucket: str, objects: dict[str, bytes]) -> None:
         """Writes several objects and persists once (UNLOAD, job outputs)."""

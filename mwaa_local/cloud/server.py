@@ -51,8 +51,9 @@ class LocalCloud:
         self.context = context
         self.services = services
         self.policy = policy
-        self.moto = DomainDispatcherApplication(create_backend_app)
+        self.moto = DomainDispatcherApplication(_create_moto_app)
         self.started = time.time()
+        self.allocator: _Allocator | None = None  # set by serve(); in-process apps (tests) leave malloc alone
 
     def close(self) -> None:
         """The cloud is stopping: services end what they run (a long SQL statement must not hold the exit)."""
@@ -159,7 +160,10 @@ class LocalCloud:
         if backend == "s3" and _has_subresource(environ, S3_IN_PLACE_SUBRESOURCES):
             self.context.store.forget_s3_objects()
         with self.context.store.mutation(state):
-            return [b"".join(app(environ, start_response))]
+            response = [b"".join(app(environ, start_response))]
+        if self.allocator is not None:
+            self.allocator.after(environ)
+        return response
 
     @staticmethod
     def _is_mutation(environ: dict) -> bool:
@@ -189,6 +193,16 @@ def _read_body(environ: dict) -> bytes:
     return body
 
 
+def _create_moto_app(service: str):
+    """moto's Flask app for a service, out of Flask's debug mode: in debug mode every request with a body gets an
+    ad-hoc class closing over the request (flask.debughelpers), a reference cycle that kept each PutObject's and
+    UploadPart's bytes alive until the cyclic garbage collector ran. Exceptions still propagate to LocalCloud."""
+    app = create_backend_app(service)
+    app.debug = False
+    app.config["PROPAGATE_EXCEPTIONS"] = True
+    return app
+
+
 def _has_subresource(environ: dict, names: tuple[str, ...]) -> bool:
     query = environ.get("QUERY_STRING", "")
     return any(part.split("=", 1)[0] in names for part in query.split("&"))
@@ -213,10 +227,36 @@ def create_app(state_dir: Path | None, endpoint_url: str, policy: HttpPolicy | N
     return app
 
 
+class _Allocator:
+    """glibc keeps the memory of freed request buffers: every request thread may get its own arena, each keeping
+    the pages of the last body it read (werkzeug reads a body in small pieces), so RSS would climb with the data
+    passing through. Fewer arenas, big buffers as their own mappings, and a trim after each big request keep it
+    flat. Not glibc: its allocator has its own policy and this does nothing."""
+
+    BIG_REQUEST = 1024 * 1024
+
+    def __init__(self) -> None:
+        import ctypes
+
+        try:
+            self._libc = ctypes.CDLL("libc.so.6")
+            self._libc.mallopt(-8, 2)  # M_ARENA_MAX
+            self._libc.mallopt(-3, 1024 * 1024)  # M_MMAP_THRESHOLD (fixed: no adaptive growth)
+        except (OSError, AttributeError):
+            self._libc = None
+
+    def after(self, environ: dict) -> None:
+        length = environ.get("CONTENT_LENGTH") or ""
+        if self._libc is not None and length.isdigit() and int(length) >= self.BIG_REQUEST:
+            self._libc.malloc_trim(0)
+
+
 def serve(host: str, port: int, state_dir: Path | None, on_ready=None, policy: HttpPolicy | None = None) -> None:
+    allocator = _Allocator()  # before the app exists, so every arena follows the settings
     # Our own clients (Glue job scripts) call back on loopback, a Host the policy always allows.
     endpoint_url = f"http://{'127.0.0.1' if host in WILDCARD_ADDRESSES else host}:{port}"
     app = create_app(state_dir, endpoint_url, policy or HttpPolicy.configure(host, port))
+    app.allocator = allocator
     server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
     if on_ready:
         on_ready(endpoint_url)

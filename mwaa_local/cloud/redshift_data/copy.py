@@ -142,16 +142,19 @@ def _stage(s3: S3Objects, objects: list[tuple[str, str]], workdir: Path, options
         raise SqlError("LZOP compression is not supported by the local cloud; use GZIP, BZIP2 or ZSTD")
     files = []
     for n, (bucket, key) in enumerate(objects):
+        path = workdir / f"{n:06d}{suffix}"
+        files.append(str(path))
+        if str(options.get("JSON", "")).lower() != "auto ignorecase":  # streamed, never whole in memory
+            with s3.open_read(bucket, key) as body, open(path, "wb") as out:
+                shutil.copyfileobj(bz2.BZ2File(body) if options.get("BZIP2") else body, out, 8 * 1024 * 1024)
+            continue
         data = s3.get(bucket, key)
         if options.get("BZIP2"):
             data = bz2.decompress(data)
-        if str(options.get("JSON", "")).lower() == "auto ignorecase":
-            data = _lowercase_keys(gzip.decompress(data) if options.get("GZIP") else data)
-            if options.get("GZIP"):
-                data = gzip.compress(data, compresslevel=1)
-        path = workdir / f"{n:06d}{suffix}"
+        data = _lowercase_keys(gzip.decompress(data) if options.get("GZIP") else data)
+        if options.get("GZIP"):
+            data = gzip.compress(data, compresslevel=1)
         path.write_bytes(data)
-        files.append(str(path))
     return files
 
 

@@ -120,7 +120,7 @@ def run(conn: duckdb.DuckDBPyConnection, text: str, s3: S3Objects, tmp_root: Pat
             manifest = {"entries": [{"url": f"s3://{bucket}/{key}"} for key in objects]}
             objects[prefix + "manifest"] = json.dumps(manifest, indent=2).encode()
         try:
-            s3.put_many(bucket, objects)
+            s3.put_files(bucket, objects)  # streamed from DuckDB's files
         except NoSuchBucket:
             raise SqlError("S3ServiceException:The specified bucket does not exist,Status 404") from None
         return rows
@@ -128,9 +128,9 @@ def run(conn: duckdb.DuckDBPyConnection, text: str, s3: S3Objects, tmp_root: Pat
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _name_parts(root: Path, prefix: str, extension: str) -> dict[str, bytes]:
+def _name_parts(root: Path, prefix: str, extension: str) -> dict[str, Path | bytes]:
     """DuckDB's data_<n> files -> Redshift's 0000_part_<nn> names, per partition directory."""
-    objects: dict[str, bytes] = {}
+    objects: dict[str, Path | bytes] = {}
     directories: dict[Path, list[Path]] = {}
     for path in sorted(root.rglob("*")):
         if path.is_file():
@@ -139,5 +139,5 @@ def _name_parts(root: Path, prefix: str, extension: str) -> dict[str, bytes]:
         relative = directory.relative_to(root).as_posix()
         base = prefix + ("" if relative == "." else relative + "/")
         for n, path in enumerate(files):
-            objects[f"{base}0000_part_{n:02d}{extension}"] = path.read_bytes()
+            objects[f"{base}0000_part_{n:02d}{extension}"] = path
     return objects
