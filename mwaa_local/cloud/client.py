@@ -4,6 +4,7 @@ Imports neither the server nor moto, so making a client stays cheap (tests, DAG 
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 
@@ -11,6 +12,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
 HEALTH_PATH = "/_localcloud/health"
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
+# What a job process (user code) inherits from the cloud's environment; nothing else leaks in.
+PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
 # Operations that only read: nothing to persist after them (moto's services and ours).
 READ_OPERATION_PREFIXES = ("Get", "List", "Describe", "Search", "BatchGet", "Head")
 
@@ -42,3 +45,13 @@ def health(endpoint_url: str, timeout: float = 0.5) -> dict | None:
             return json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError):
         return None
+
+
+def job_environment(endpoint_url: str, region: str) -> dict[str, str]:
+    """The whole environment of a process that runs user code for the cloud (a Glue script, a SageMaker job): what
+    Python needs from ours, and the local cloud as its AWS with dummy credentials — never the cloud's own settings or
+    a real AWS identity from the user's shell."""
+    env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
+    env.update({**DUMMY_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint_url, "AWS_DEFAULT_REGION": region,
+                "AWS_REGION": region, "PYTHONUNBUFFERED": "1"})
+    return env

@@ -7,11 +7,10 @@ import os
 import sys
 from pathlib import Path
 
+from mwaa_local.cloud import client
 from mwaa_local.cloud.s3_objects import NoSuchBucket, NoSuchKey, S3Objects, split_uri
 
 SHIM = Path(__file__).resolve().parent.parent.parent / "awsglue_shim"  # holds the `awsglue` package
-# Only what a Python process needs from the cloud's environment; the job must not inherit Airflow's settings.
-_PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
 
 
 class RunError(Exception):
@@ -53,12 +52,8 @@ def stage(s3: S3Objects, workspace: Path, script_location: str, extra_py_files: 
 
 
 def job_environment(endpoint_url: str, region: str, extra_paths: list[str]) -> dict[str, str]:
-    env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
-    env.update({
-        "AWS_ENDPOINT_URL": endpoint_url, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": region, "AWS_REGION": region, "PYTHONUNBUFFERED": "1",
-        "PYTHONPATH": os.pathsep.join([*extra_paths, str(SHIM)]),
-    })
+    env = client.job_environment(endpoint_url, region)
+    env["PYTHONPATH"] = os.pathsep.join([*extra_paths, str(SHIM)])
     return env
 
 

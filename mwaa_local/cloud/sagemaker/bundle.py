@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from mwaa_local.cloud import client
 from mwaa_local.cloud.context import CloudContext
 from mwaa_local.cloud.sagemaker import images, staging
 
 INFERENCE = Path(__file__).resolve().parent / "inference"
-_PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
 
 
 class BundleError(Exception):
@@ -55,10 +54,8 @@ def prepare(context: CloudContext, model_request: dict, folder: Path) -> dict[st
     if program and not (code_dir / program).exists():
         raise BundleError(f"inference script {program} (SAGEMAKER_PROGRAM) is not in the model's code "
                           f"({submit or 'model.tar.gz code/'})")
-    env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
-    env.update({"AWS_ENDPOINT_URL": context.endpoint_url, "AWS_ACCESS_KEY_ID": "test",
-                "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": context.region, "PYTHONUNBUFFERED": "1",
-                "PYTHONPATH": str(code_dir)})
+    env = client.job_environment(context.endpoint_url, context.region)
+    env["PYTHONPATH"] = str(code_dir)
     env.update(environment)
     env.update({"SM_MODEL_DIR": str(model_dir), "SM_CODE_DIR": str(code_dir)})
     if not program and image.framework == "xgboost":  # the built-in algorithm's own serving

@@ -7,32 +7,27 @@ local Python), and each output's LocalPath is uploaded to its S3Uri at the end (
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import datetime as dt
 import logging
-import os
 import shutil
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
-from mwaa_local.cloud import jobs
-from mwaa_local.cloud.context import CloudContext
+from mwaa_local.cloud import client, jobs
 from mwaa_local.cloud.log_writer import LogWriter
 from mwaa_local.cloud.s3_objects import NoSuchBucket
 from mwaa_local.cloud.sagemaker import images, staging
-from mwaa_local.cloud.sagemaker.exceptions import ResourceInUse, ValidationException, not_found
+from mwaa_local.cloud.sagemaker.exceptions import ValidationException
+from mwaa_local.cloud.sagemaker.job_store import JobStore
 
 log = logging.getLogger(__name__)
 
 STATE = "sagemaker.processing_jobs"
 LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
-ACTIVE = ("InProgress", "Stopping")
 CONTAINER_ROOT = "/opt/ml/"
 PYTHONS = ("python", "python3", "/usr/bin/python3", "/usr/local/bin/python3", "/usr/bin/python", "/usr/local/bin/python")
-_PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
 DEFAULT_MAX_RUNTIME = 86400
 
 
@@ -69,39 +64,8 @@ def container_path(root: Path, path: str) -> str:
     return str(root / path.lstrip("/")) if path.startswith(CONTAINER_ROOT) else path
 
 
-class ProcessingJobs:
-    def __init__(self, context: CloudContext):
-        self.context = context
-        self.jobs: dict[str, ProcessingJob] = {}
-        self._running: dict[str, jobs.Job] = {}
-        self._lock = threading.RLock()
-        self.workspace = context.data_dir("sagemaker") / "processing"
-        context.store.register(STATE, self._snapshot, self._restore)
-        context.store.register_recovery(STATE, self._recover)
-
-    def _snapshot(self) -> dict:
-        with self._lock:
-            return copy.deepcopy(self.jobs)
-
-    def _restore(self, saved: dict) -> None:
-        with self._lock:
-            self.jobs = saved
-
-    def _recover(self) -> bool:
-        """Jobs in flight when the cloud died read Failed; their processes (if any survived) are killed."""
-        with self._lock:
-            interrupted = [job for job in self.jobs.values() if job.status in ACTIVE]
-            for job in interrupted:
-                job.finish("Failed", jobs.restart_error("processing job"))
-        jobs.kill_leftovers(f"sagemaker-processing-{job.name}" for job in interrupted)
-        shutil.rmtree(self.workspace, ignore_errors=True)
-        return bool(interrupted)
-
-    def _save(self) -> None:
-        try:
-            self.context.store.save(STATE)
-        except Exception:
-            log.exception("could not persist SageMaker processing jobs")
+class ProcessingJobs(JobStore):
+    STATE, KIND, ARN_KIND, FOLDER = STATE, "processing job", "processing-job", "processing"
 
     def create(self, request: dict) -> ProcessingJob:
         name = request["ProcessingJobName"]
@@ -118,35 +82,10 @@ class ProcessingJobs:
             if not s3_output.get("LocalPath", "").startswith(CONTAINER_ROOT + "processing"):
                 raise ValidationException(f"ProcessingOutputs {item.get('OutputName')}: LocalPath must be under "
                                           "/opt/ml/processing.")
-        with self.context.store.mutation(STATE), self._lock:
-            if name in self.jobs:
-                raise ResourceInUse(f"Job name must be unique within an AWS account and region, and a job with "
-                                    f"this name already exists ({self.jobs[name].arn})")
-            job = self.jobs[name] = ProcessingJob(
-                name, f"arn:aws:sagemaker:{self.context.region}:{self.context.account_id}:processing-job/"
-                      f"{name.lower()}", copy.deepcopy(request))
-        threading.Thread(target=self._run, args=(job,), daemon=True, name=f"processing-{name[:40]}").start()
-        return job
+        return self._add(name, request)
 
-    def get(self, name: str) -> ProcessingJob:
-        with self._lock:
-            if name not in self.jobs:
-                raise not_found("processing job", name)
-            return self.jobs[name]
-
-    def list(self) -> list[ProcessingJob]:
-        with self._lock:
-            return list(self.jobs.values())
-
-    def stop(self, name: str) -> None:
-        with self.context.store.mutation(STATE), self._lock:
-            job = self.get(name)
-            if job.status != "InProgress":
-                raise ValidationException(f"The processing job {name} is {job.status}: it cannot be stopped.")
-            job.stop_requested, job.status = True, "Stopping"
-            running = self._running.get(name)
-        if running is not None:
-            running.stop()
+    def _new(self, name: str, arn: str, request: dict) -> ProcessingJob:
+        return ProcessingJob(name, arn, request)
 
     # ---- running -------------------------------------------------------------------------------------------
 
@@ -210,10 +149,7 @@ class ProcessingJobs:
             entrypoint[0] = sys.executable
         command = [container_path(folder, part) for part in entrypoint]
         command += [container_path(folder, str(arg)) for arg in app.get("ContainerArguments") or []]
-        env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
-        env.update({"AWS_ENDPOINT_URL": self.context.endpoint_url, "AWS_ACCESS_KEY_ID": "test",
-                    "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": self.context.region,
-                    "AWS_REGION": self.context.region, "PYTHONUNBUFFERED": "1"})
+        env = client.job_environment(self.context.endpoint_url, self.context.region)
         env.update({k: str(v) for k, v in (request.get("Environment") or {}).items()})
         max_runtime = (request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds") or DEFAULT_MAX_RUNTIME
         with self._lock:
@@ -224,7 +160,7 @@ class ProcessingJobs:
                                self.context.region)
             try:
                 running = self._running[job.name] = jobs.start(jobs.JobSpec(
-                    job_id=f"sagemaker-processing-{job.name}", command=command, cwd=folder, env=env,
+                    job_id=self.job_id(job.name), command=command, cwd=folder, env=env,
                     timeout=float(max_runtime), stdout=writer, stderr=writer))
             except jobs.JobStartError as exc:
                 raise ProcessingFailed(f"AlgorithmError: {exc}") from None

@@ -8,37 +8,31 @@ InProgress (Starting -> Downloading -> Training -> Uploading) -> Completed | Fai
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import datetime as dt
 import logging
 import math
-import os
 import re
 import shutil
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
-from mwaa_local.cloud import jobs
-from mwaa_local.cloud.context import CloudContext
+from mwaa_local.cloud import client, jobs
 from mwaa_local.cloud.log_writer import LogWriter
 from mwaa_local.cloud.s3_objects import NoSuchBucket, split_uri
 from mwaa_local.cloud.sagemaker import algorithms, container, images, staging
-from mwaa_local.cloud.sagemaker.exceptions import ResourceInUse, ValidationException, not_found
+from mwaa_local.cloud.sagemaker.exceptions import ValidationException
+from mwaa_local.cloud.sagemaker.job_store import JobStore
 
 log = logging.getLogger(__name__)
 
 STATE = "sagemaker.training_jobs"
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
-ACTIVE = ("InProgress", "Stopping")
 FAILURE_REASON_LIMIT = 1024
 DEFAULT_MAX_RUNTIME = 86400
 JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 LAUNCHER = Path(__file__).resolve().parent / "launcher.py"
-# Only what a Python process needs from the cloud's environment; a job must not inherit the cloud's settings.
-_PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
 SECONDARY_MESSAGES = {
     "Starting": "Preparing the instances for training",
     "Downloading": "Downloading input data",
@@ -137,47 +131,8 @@ class _Tee:
         self.writer.flush()
 
 
-class TrainingJobs:
-    def __init__(self, context: CloudContext):
-        self.context = context
-        self.jobs: dict[str, TrainingJob] = {}
-        self._running: dict[str, jobs.Job] = {}
-        self._lock = threading.RLock()
-        self.workspace = context.data_dir("sagemaker") / "training"
-        context.store.register(STATE, self._snapshot, self._restore)
-        context.store.register_recovery(STATE, self._recover)
-
-    # ---- durability ----------------------------------------------------------------------------------------
-
-    def _snapshot(self) -> dict[str, TrainingJob]:
-        with self._lock:
-            return {name: copy.deepcopy(job) for name, job in self.jobs.items()}
-
-    def _restore(self, saved: dict[str, TrainingJob]) -> None:
-        with self._lock:
-            self.jobs = saved
-
-    def _recover(self) -> bool:
-        """Jobs in flight when the cloud died read Failed; their processes (if any survived) are killed."""
-        with self._lock:
-            interrupted = [job for job in self.jobs.values() if job.status in ACTIVE]
-            for job in interrupted:
-                job.finish("Failed", "Failed", jobs.restart_error("training job"))
-        jobs.kill_leftovers(self._job_id(job.name) for job in interrupted)
-        shutil.rmtree(self.workspace, ignore_errors=True)
-        return bool(interrupted)
-
-    def _save(self) -> None:
-        try:
-            self.context.store.save(STATE)
-        except Exception:
-            log.exception("could not persist the SageMaker training jobs")
-
-    @staticmethod
-    def _job_id(name: str) -> str:
-        return f"sagemaker-training-{name}"
-
-    # ---- API -----------------------------------------------------------------------------------------------
+class TrainingJobs(JobStore):
+    STATE, KIND, ARN_KIND, FOLDER = STATE, "training job", "training-job", "training"
 
     def create(self, request: dict[str, Any]) -> TrainingJob:
         name = request["TrainingJobName"]
@@ -190,39 +145,19 @@ class TrainingJobs:
         if not isinstance(output_path, str) or not output_path.startswith("s3://"):
             raise ValidationException("OutputDataConfig.S3OutputPath must be an s3:// URI.")
         MetricParser(algorithm.get("MetricDefinitions") or [], None)  # validates the regexes now, not mid-run
-        with self.context.store.mutation(STATE), self._lock:
-            if name in self.jobs:
-                raise ResourceInUse(f"Training job names must be unique within an AWS account and region, and a "
-                                    f"training job with this name already exists ({self.jobs[name].arn})")
-            job = TrainingJob(name, f"arn:aws:sagemaker:{self.context.region}:{self.context.account_id}:"
-                                    f"training-job/{name.lower()}", copy.deepcopy(request))
-            job.set_secondary("Starting")
-            self.jobs[name] = job
-        threading.Thread(target=self._run, args=(job,), daemon=True, name=f"training-{name[:40]}").start()
+        return self._add(name, request)
+
+    def _new(self, name: str, arn: str, request: dict) -> TrainingJob:
+        job = TrainingJob(name, arn, request)
+        job.set_secondary("Starting")
         return job
 
-    def get(self, name: str) -> TrainingJob:
-        with self._lock:
-            if name not in self.jobs:
-                raise not_found("training job", name)
-            return self.jobs[name]
+    def _stopping(self, job: TrainingJob) -> None:
+        job.status = "Stopping"
+        job.set_secondary("Stopping")
 
-    def list(self) -> list[TrainingJob]:
-        with self._lock:
-            return list(self.jobs.values())
-
-    def stop(self, name: str) -> None:
-        with self.context.store.mutation(STATE), self._lock:
-            job = self.get(name)
-            if job.status != "InProgress":
-                raise ValidationException(f"The request was rejected because the training job is in status "
-                                          f"{job.status}.")
-            job.stop_requested = True
-            job.status = "Stopping"
-            job.set_secondary("Stopping")
-            running = self._running.get(name)
-        if running is not None:
-            running.stop()
+    def _restart_failed(self, job: TrainingJob, message: str) -> None:
+        job.finish("Failed", "Failed", message)
 
     # ---- running -------------------------------------------------------------------------------------------
 
@@ -284,10 +219,7 @@ class TrainingJobs:
                             f"{', '.join(sorted(p.name for p in layout.code.iterdir())) or 'none'}")
         instance_type = (request.get("ResourceConfig") or {}).get("InstanceType", "ml.m5.large")
         container.write_config(layout, raw_hps, channels, instance_type)
-        env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
-        env.update({"AWS_ENDPOINT_URL": self.context.endpoint_url, "AWS_ACCESS_KEY_ID": "test",
-                    "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": self.context.region,
-                    "AWS_REGION": self.context.region, "PYTHONUNBUFFERED": "1"})
+        env = client.job_environment(self.context.endpoint_url, self.context.region)
         env.update(container.environment(layout, job.name, decoded, channels, str(entry_point), instance_type,
                                          environment))
         self._transition(job, "Training")
@@ -302,7 +234,7 @@ class TrainingJobs:
         max_runtime = (request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds") or DEFAULT_MAX_RUNTIME
         command = ([sys.executable, str(entry_point)] if builtin else
                    [sys.executable, str(LAUNCHER), str(layout.code), str(entry_point), *container.user_args(decoded)])
-        spec = jobs.JobSpec(job_id=self._job_id(job.name), cwd=layout.code, env=env, timeout=float(max_runtime),
+        spec = jobs.JobSpec(job_id=self.job_id(job.name), cwd=layout.code, env=env, timeout=float(max_runtime),
                             command=command, stdout=sink, stderr=sink)
         with self._lock:
             if job.stop_requested:

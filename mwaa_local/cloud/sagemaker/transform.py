@@ -7,13 +7,11 @@ uploaded only when every object succeeded (`<S3OutputPath>/<relative path>.out`)
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import datetime as dt
 import logging
 import shutil
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +20,13 @@ from mwaa_local.cloud.context import CloudContext
 from mwaa_local.cloud.log_writer import LogWriter
 from mwaa_local.cloud.s3_objects import NoSuchBucket
 from mwaa_local.cloud.sagemaker import bundle, staging
-from mwaa_local.cloud.sagemaker.exceptions import ResourceInUse, ValidationException, not_found
+from mwaa_local.cloud.sagemaker.exceptions import ValidationException
+from mwaa_local.cloud.sagemaker.job_store import JobStore
 
 log = logging.getLogger(__name__)
 
 STATE = "sagemaker.transform_jobs"
 LOG_GROUP = "/aws/sagemaker/TransformJobs"
-ACTIVE = ("InProgress", "Stopping")
 WORKER = bundle.INFERENCE / "transform_worker.py"
 DEFAULT_MAX_PAYLOAD_MB = 6
 
@@ -60,43 +58,14 @@ class TransformJob:
             self.failure_reason = reason[:1024]
 
 
-class TransformJobs:
+class TransformJobs(JobStore):
+    STATE, KIND, ARN_KIND, FOLDER = STATE, "transform job", "transform-job", "transform"
+
     def __init__(self, context: CloudContext, models):
-        self.context = context
         self.models = models  # hosting.Hosting: the models live there
-        self.jobs: dict[str, TransformJob] = {}
-        self._running: dict[str, jobs.Job] = {}
-        self._lock = threading.RLock()
-        self.workspace = context.data_dir("sagemaker") / "transform"
-        context.store.register(STATE, self._snapshot, self._restore)
-        context.store.register_recovery(STATE, self._recover)
-
-    def _snapshot(self) -> dict:
-        with self._lock:
-            return copy.deepcopy(self.jobs)
-
-    def _restore(self, saved: dict) -> None:
-        with self._lock:
-            self.jobs = saved
-
-    def _recover(self) -> bool:
-        """Jobs in flight when the cloud died read Failed; their processes (if any survived) are killed."""
-        with self._lock:
-            interrupted = [job for job in self.jobs.values() if job.status in ACTIVE]
-            for job in interrupted:
-                job.finish("Failed", jobs.restart_error("transform job"))
-        jobs.kill_leftovers(f"sagemaker-transform-{job.name}" for job in interrupted)
-        shutil.rmtree(self.workspace, ignore_errors=True)
-        return bool(interrupted)
-
-    def _save(self) -> None:
-        try:
-            self.context.store.save(STATE)
-        except Exception:
-            log.exception("could not persist SageMaker transform jobs")
+        super().__init__(context)
 
     def create(self, request: dict) -> TransformJob:
-        name = request["TransformJobName"]
         self.models.model(request["ModelName"])  # ValidationException when missing, as AWS
         source = ((request.get("TransformInput") or {}).get("DataSource") or {}).get("S3DataSource") or {}
         if not str(source.get("S3Uri", "")).startswith("s3://"):
@@ -106,35 +75,10 @@ class TransformJobs:
         payload = request.get("MaxPayloadInMB", DEFAULT_MAX_PAYLOAD_MB)
         if not isinstance(payload, int) or not 0 <= payload <= 100:
             raise ValidationException("MaxPayloadInMB must be between 0 and 100.")
-        with self.context.store.mutation(STATE), self._lock:
-            if name in self.jobs:
-                raise ResourceInUse(f"Job name must be unique within an AWS account and region, and a job with "
-                                    f"this name already exists ({self.jobs[name].arn})")
-            job = self.jobs[name] = TransformJob(
-                name, f"arn:aws:sagemaker:{self.context.region}:{self.context.account_id}:transform-job/{name.lower()}",
-                copy.deepcopy(request))
-        threading.Thread(target=self._run, args=(job,), daemon=True, name=f"transform-{name[:40]}").start()
-        return job
+        return self._add(request["TransformJobName"], request)
 
-    def get(self, name: str) -> TransformJob:
-        with self._lock:
-            if name not in self.jobs:
-                raise not_found("transform job", name)
-            return self.jobs[name]
-
-    def list(self) -> list[TransformJob]:
-        with self._lock:
-            return list(self.jobs.values())
-
-    def stop(self, name: str) -> None:
-        with self.context.store.mutation(STATE), self._lock:
-            job = self.get(name)
-            if job.status != "InProgress":
-                raise ValidationException(f"The transform job {name} is {job.status}: it cannot be stopped.")
-            job.stop_requested, job.status = True, "Stopping"
-            running = self._running.get(name)
-        if running is not None:
-            running.stop()
+    def _new(self, name: str, arn: str, request: dict) -> TransformJob:
+        return TransformJob(name, arn, request)
 
     # ---- running -------------------------------------------------------------------------------------------
 
@@ -195,7 +139,7 @@ class TransformJobs:
         })
         (folder / "out").mkdir(parents=True, exist_ok=True)
         writer = LogWriter(self.context.store, LOG_GROUP, f"{job.name}/local-0", self.context.region)
-        spec = jobs.JobSpec(job_id=f"sagemaker-transform-{job.name}", cwd=folder,
+        spec = jobs.JobSpec(job_id=self.job_id(job.name), cwd=folder,
                             command=[sys.executable, str(WORKER), str(folder / "in"), str(folder / "out")],
                             env=env, stdout=writer, stderr=writer)
         with self._lock:
