@@ -5,6 +5,8 @@ lookup, unique names, starting the job's thread and Stop."""
 from __future__ import annotations
 
 import copy
+import dataclasses
+import datetime as dt
 import logging
 import shutil
 import threading
@@ -17,6 +19,32 @@ from mwaa_local.cloud.sagemaker.exceptions import ResourceInUse, ValidationExcep
 log = logging.getLogger(__name__)
 
 ACTIVE = ("InProgress", "Stopping")
+FAILURE_REASON_LIMIT = 1024  # AWS cuts FailureReason here
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclasses.dataclass
+class JobRecord:
+    """A processing or transform job as Describe* reports it (training adds its secondary statuses)."""
+
+    name: str
+    arn: str
+    request: dict[str, Any]
+    status: str = "InProgress"
+    failure_reason: str | None = None
+    created: dt.datetime = dataclasses.field(default_factory=now)
+    last_modified: dt.datetime = dataclasses.field(default_factory=now)
+    started: dt.datetime | None = None
+    ended: dt.datetime | None = None
+    stop_requested: bool = False
+
+    def finish(self, status: str, reason: str | None = None) -> None:
+        self.status, self.ended, self.last_modified = status, now(), now()
+        if reason:
+            self.failure_reason = reason[:FAILURE_REASON_LIMIT]
 
 
 class JobStore:

@@ -8,19 +8,17 @@ local Python), and each output's LocalPath is uploaded to its S3Uri at the end (
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import logging
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
 
 from mwaa_local.cloud import client, jobs
 from mwaa_local.cloud.log_writer import LogWriter
 from mwaa_local.cloud.s3_objects import NoSuchBucket
 from mwaa_local.cloud.sagemaker import images, staging
 from mwaa_local.cloud.sagemaker.exceptions import ValidationException
-from mwaa_local.cloud.sagemaker.job_store import JobStore
+from mwaa_local.cloud.sagemaker.job_store import JobRecord, JobStore, now
 
 log = logging.getLogger(__name__)
 
@@ -31,32 +29,13 @@ PYTHONS = ("python", "python3", "/usr/bin/python3", "/usr/local/bin/python3", "/
 DEFAULT_MAX_RUNTIME = 86400
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class ProcessingFailed(Exception):
     pass
 
 
 @dataclasses.dataclass
-class ProcessingJob:
-    name: str
-    arn: str
-    request: dict[str, Any]
-    status: str = "InProgress"
-    failure_reason: str | None = None
+class ProcessingJob(JobRecord):
     exit_message: str | None = None
-    created: dt.datetime = dataclasses.field(default_factory=_now)
-    last_modified: dt.datetime = dataclasses.field(default_factory=_now)
-    started: dt.datetime | None = None
-    ended: dt.datetime | None = None
-    stop_requested: bool = False
-
-    def finish(self, status: str, reason: str | None = None) -> None:
-        self.status, self.ended, self.last_modified = status, _now(), _now()
-        if reason:
-            self.failure_reason = reason[:1024]
 
 
 def container_path(root: Path, path: str) -> str:
@@ -155,7 +134,7 @@ class ProcessingJobs(JobStore):
         with self._lock:
             if job.stop_requested:
                 raise ProcessingFailed("stopped")
-            job.started = _now()
+            job.started = now()
             writer = LogWriter(self.context.store, LOG_GROUP, f"{job.name}/algo-1-{int(job.started.timestamp())}",
                                self.context.region)
             try:

@@ -7,13 +7,10 @@ uploaded only when every object succeeded (`<S3OutputPath>/<relative path>.out`)
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 import logging
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
 
 from mwaa_local.cloud import jobs
 from mwaa_local.cloud.context import CloudContext
@@ -21,7 +18,7 @@ from mwaa_local.cloud.log_writer import LogWriter
 from mwaa_local.cloud.s3_objects import NoSuchBucket
 from mwaa_local.cloud.sagemaker import bundle, staging
 from mwaa_local.cloud.sagemaker.exceptions import ValidationException
-from mwaa_local.cloud.sagemaker.job_store import JobStore
+from mwaa_local.cloud.sagemaker.job_store import JobRecord, JobStore, now
 
 log = logging.getLogger(__name__)
 
@@ -31,31 +28,12 @@ WORKER = bundle.INFERENCE / "transform_worker.py"
 DEFAULT_MAX_PAYLOAD_MB = 6
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class TransformFailed(Exception):
     pass
 
 
-@dataclasses.dataclass
-class TransformJob:
-    name: str
-    arn: str
-    request: dict[str, Any]
-    status: str = "InProgress"
-    failure_reason: str | None = None
-    created: dt.datetime = dataclasses.field(default_factory=_now)
-    last_modified: dt.datetime = dataclasses.field(default_factory=_now)
-    started: dt.datetime | None = None
-    ended: dt.datetime | None = None
-    stop_requested: bool = False
-
-    def finish(self, status: str, reason: str | None = None) -> None:
-        self.status, self.ended, self.last_modified = status, _now(), _now()
-        if reason:
-            self.failure_reason = reason[:1024]
+class TransformJob(JobRecord):
+    """A transform job: nothing beyond what every job records."""
 
 
 class TransformJobs(JobStore):
@@ -145,7 +123,7 @@ class TransformJobs(JobStore):
         with self._lock:
             if job.stop_requested:
                 raise TransformFailed("stopped")
-            job.started = _now()
+            job.started = now()
             running = self._running[job.name] = jobs.start(spec)
         return running.wait()
 
