@@ -125,10 +125,15 @@ def test_a_process_that_escaped_the_group(tmp_path, scrub):
     """setsid() takes a process out of the group and it still holds the pipes: the job ends all the same, and the
     escaped process is killed by its marker, unless it also scrubbed its environment."""
     env = "env -i " if scrub else ""
+    # The script exits only once the child has escaped (it runs `sleep`: setsid and env -i are done); else the job
+    # could end while the child is still in the group with its marker, and the test would race its own setup.
     code = textwrap.dedent(f"""
-        import subprocess
+        import subprocess, time
         child = subprocess.Popen('exec setsid {env}sleep 300', shell=True)
         open('escaped.pid', 'w').write(str(child.pid))
+        deadline = time.monotonic() + 30
+        while open(f'/proc/{{child.pid}}/comm').read().strip() != 'sleep' and time.monotonic() < deadline:
+            time.sleep(0.01)
     """)
     outcome = jobs.start(spec(tmp_path, [sys.executable, "-c", code])).wait(timeout=60)
     escaped = int((tmp_path / "escaped.pid").read_text())

@@ -199,20 +199,10 @@ class ETLHarness:
         assert not problems, "warehouse != source's latest state after " + day.isoformat() + ":\n" + "\n".join(problems)
 
 
-def _reset_shared_cloud(stack: LocalStack, bucket: str) -> None:
-    """The session cloud may serve other tests: start from no warehouse, no lake objects and no faults."""
-    from mwaa_local.redshift_query import query
-
-    config = provision.local_settings()
-    redshift = stack.client("redshift-data")
-    for schema_name in ("analytics", "staging"):
-        query(redshift, f"DROP SCHEMA IF EXISTS {schema_name} CASCADE", config["redshift"]["workgroup"],
-              config["redshift"]["database"])
-    s3 = stack.client("s3")
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-        if keys:
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
+def _reset_shared_cloud(stack: LocalStack) -> None:
+    """The session cloud may serve other tests: start from no warehouse, no lake objects, no crawled tables (their
+    partitions would outlive the lake's folders and show up in the next crawl's catalog) and no faults."""
+    stack.reset_pipeline_outputs()
     faults.clear(stack.endpoint_url)
 
 
@@ -224,7 +214,7 @@ def etl(local_cloud, e2e_postgres, tmp_path_factory) -> ETLHarness:
     manifest = load.seed(source_dsn, PLAN)
     stack = LocalStack.up(local_cloud.endpoint_url, source_dsn, tmp_path_factory.mktemp("airflow-home"))
     harness = ETLHarness(stack, PLAN, manifest)
-    _reset_shared_cloud(stack, harness.bucket)
+    _reset_shared_cloud(stack)
     yield harness
     faults.clear(stack.endpoint_url)
     print(f"\ne2e DAG runs: {harness.runs}")

@@ -35,9 +35,9 @@ def late(local_cloud, e2e_postgres, tmp_path_factory):
     manifest = load.seed(source_dsn, PLAN)
     stack = LocalStack.up(local_cloud.endpoint_url, source_dsn, tmp_path_factory.mktemp("airflow-home-late"))
     harness = ETLHarness(stack, PLAN, manifest)
-    _reset_shared_cloud(stack, harness.bucket)
+    _reset_shared_cloud(stack)
     yield harness
-    _reset_shared_cloud(stack, harness.bucket)
+    _reset_shared_cloud(stack)
     print(f"\nlate-rows DAG runs: {harness.runs}")
 
 
