@@ -12,6 +12,7 @@ from airflow.providers.amazon.aws.operators.sagemaker import SageMakerProcessing
 from airflow.providers.common.compat.sdk import AirflowException
 
 from tests.cloud.glue.airflow_context import context
+from tests.cloud.redshift_data.conftest import assert_shape
 from tests.cloud.sagemaker.conftest import ROLE, SCRIPTS, SKLEARN_IMAGE, classification_csv, job_name
 
 
@@ -59,6 +60,8 @@ def test_processing_operator_runs_the_script_and_uploads_outputs(world):
     process.execute(context())
     described = world.sm.describe_processing_job(ProcessingJobName=name)
     assert described["ProcessingJobStatus"] == "Completed"
+    assert_shape("DescribeProcessingJob", described, service="sagemaker")
+    assert_shape("ListProcessingJobs", world.sm.list_processing_jobs(NameContains=name), service="sagemaker")
     body = world.s3.get_object(Bucket=world.bucket, Key=f"proc/{name}/train/train.csv")["Body"].read()
     source = pd.read_csv(io.BytesIO(classification_csv(200, 3)))
     assert len(pd.read_csv(io.BytesIO(body))) == int((source["f1"] > 0).sum())

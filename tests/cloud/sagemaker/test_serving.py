@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.cloud.redshift_data.conftest import assert_shape
 from tests.cloud.sagemaker.conftest import SKLEARN_IMAGE, SageMakerWorld, classification_csv, job_name
 
 
@@ -92,11 +93,14 @@ def _wait_endpoint(world, name: str, timeout: float = 120) -> dict:
 def test_transform_and_endpoint_give_the_same_predictions(trained):
     world, model_data, source = trained
     model = _model(world, model_data, source)
+    assert_shape("DescribeModel", world.sm.describe_model(ModelName=model), service="sagemaker")
     body = _features_csv(10_000)
     world.upload("batch/in/part-0.csv", body[: len(body) // 2 + body[len(body) // 2:].index(b"\n") + 1])
     world.upload("batch/in/nested/part-1.csv", body[len(body) // 2 + body[len(body) // 2:].index(b"\n") + 1:])
     described = _transform(world, model, "batch/in/")
     assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
+    assert_shape("DescribeTransformJob", described, service="sagemaker")
+    assert_shape("ListTransformJobs", world.sm.list_transform_jobs(), service="sagemaker")
     prefix = f"scores/{described['TransformJobName']}/"
     keys = sorted(o["Key"] for o in world.s3.list_objects_v2(Bucket=world.bucket, Prefix=prefix)["Contents"])
     assert keys == [f"{prefix}nested/part-1.csv.out", f"{prefix}part-0.csv.out"]
@@ -105,7 +109,11 @@ def test_transform_and_endpoint_give_the_same_predictions(trained):
     assert len(batch) == 10_000
 
     endpoint = _endpoint(world, model)
-    _in_service(world, endpoint)
+    described = _in_service(world, endpoint)
+    assert_shape("DescribeEndpoint", described, service="sagemaker")
+    assert_shape("DescribeEndpointConfig", world.sm.describe_endpoint_config(
+        EndpointConfigName=described["EndpointConfigName"]), service="sagemaker")
+    assert_shape("ListEndpoints", world.sm.list_endpoints(), service="sagemaker")
     runtime = boto3.client("sagemaker-runtime", endpoint_url=world.sm.meta.endpoint_url, region_name="us-east-1")
     answer = runtime.invoke_endpoint(EndpointName=endpoint, Body=body, ContentType="text/csv", Accept="text/csv")
     assert answer["ContentType"] == "text/csv" and answer["InvokedProductionVariant"] == "AllTraffic"
