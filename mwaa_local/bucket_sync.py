@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mwaa_local import packaging, paths
 from mwaa_local.errors import UserError
+from mwaa_local.runtime import plugins
 
 SKIPPED_PARTS = {"__pycache__", ".DS_Store"}
 
@@ -102,33 +102,53 @@ def _write_atomically(path: Path, body: bytes) -> None:
     partial.replace(path)
 
 
+@dataclass
+class PullResult:
+    downloaded: list[str] = field(default_factory=list)  # paths relative to the dags folder
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.downloaded or self.removed)
+
+
 def pull(s3: Any, bucket: str, dest: Path) -> DeployedTree:
-    """Mirrors s3://<bucket>/dags/ into <dest>/dags (unchanged files kept, files gone from the bucket removed) and
-    unzips s3://<bucket>/plugins.zip into <dest>/plugins when it changed. What MWAA's workers do on a deploy."""
+    """Mirrors s3://<bucket>/dags/ into <dest>/dags and unzips s3://<bucket>/plugins.zip into <dest>/plugins when it
+    changed. What MWAA's workers do on a deploy."""
     tree = DeployedTree(dest / "dags", dest / "plugins")
-    remote = _remote_etags(s3, bucket, "dags/")
+    pull_dags(s3, bucket, tree.dags)
+    _pull_plugins(s3, bucket, tree.plugins)
+    return tree
+
+
+def pull_dags(s3: Any, bucket: str, dags: Path) -> PullResult:
+    """s3://<bucket>/dags/ mirrored into the folder, as MWAA syncs the DagS3Path: changed objects downloaded (ETag vs
+    the local file's MD5), files gone from the bucket removed. Each file is written under a temporary name and
+    renamed, so a dag-processor never reads half a file."""
+    result = PullResult()
     wanted = set()
-    for key, etag in remote.items():
+    for key, etag in sorted(_remote_etags(s3, bucket, "dags/").items()):
         rel = key.removeprefix("dags/")
         if not rel or rel.endswith("/"):
             continue  # folder placeholder objects
         if ".." in rel.split("/") or rel.startswith("/"):
-            raise UserError(f"s3://{bucket}/{key}: refusing a key that would land outside {tree.dags}")
-        local = tree.dags / rel
+            raise UserError(f"s3://{bucket}/{key}: refusing a key that would land outside {dags}")
+        local = dags / rel
         wanted.add(local)
         if not (local.is_file() and _md5(local) == etag):
             _write_atomically(local, s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-    if tree.dags.is_dir():
-        for path in sorted(tree.dags.rglob("*"), reverse=True):  # children before their folders
+            result.downloaded.append(rel)
+    if dags.is_dir():
+        for path in sorted(dags.rglob("*"), reverse=True):  # children before their folders
             if "__pycache__" in path.parts:
                 continue
             if path.is_file() and path not in wanted:
                 path.unlink()
+                result.removed.append(path.relative_to(dags).as_posix())
             elif path.is_dir() and not any(path.iterdir()):
                 path.rmdir()
-    tree.dags.mkdir(parents=True, exist_ok=True)
-    _pull_plugins(s3, bucket, tree.plugins)
-    return tree
+    dags.mkdir(parents=True, exist_ok=True)
+    return result
 
 
 def _pull_plugins(s3: Any, bucket: str, folder: Path) -> None:
@@ -136,14 +156,11 @@ def _pull_plugins(s3: Any, bucket: str, folder: Path) -> None:
     stamp = folder.with_name(folder.name + ".etag")  # the plugins.zip version unzipped last
     if etag and stamp.is_file() and stamp.read_text() == etag and folder.is_dir():
         return
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
     if etag:
-        archive = folder.with_name(folder.name + ".zip")
-        _write_atomically(archive, s3.get_object(Bucket=bucket, Key="plugins.zip")["Body"].read())
-        with zipfile.ZipFile(archive) as opened:
-            opened.extractall(folder)  # extractall drops absolute paths and '..' parts
-        archive.unlink()
+        plugins.extract(s3.get_object(Bucket=bucket, Key="plugins.zip")["Body"].read(), folder)
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
     stamp.write_text(etag or "")
 
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mwaa_local import bucket_sync
 from mwaa_local.errors import UserError
-from mwaa_local.runtime import dag_folder, plugins, requirements, settings, startup_script
+from mwaa_local.runtime import plugins, requirements, settings, startup_script
 
 
 class StartupScriptFailed(UserError):
@@ -23,7 +24,7 @@ class Bootstrapped:
     startup: startup_script.StartupResult | None
     requirements: requirements.RequirementsOutcome
     plugin_files: list[str]
-    dags: dag_folder.PullResult
+    dags: bucket_sync.PullResult
     env: dict[str, str]
 
 
@@ -57,6 +58,6 @@ def bootstrap(layout: settings.RuntimeLayout, s3: Any, bucket: str, region: str,
     outcome = requirements.ensure(wanted) if wanted else requirements.RequirementsOutcome([], [], 0)
     zipped = _fetch(s3, bucket, "plugins.zip", work_dir / "plugins.zip")
     plugin_files = plugins.extract(zipped.read_bytes(), home / "plugins") if zipped else []
-    pulled = dag_folder.pull(s3, bucket, home / "dags")
+    pulled = bucket_sync.pull_dags(s3, bucket, home / "dags")
     env = settings.component_environment(layout, region, startup.exported if startup else {})
     return Bootstrapped(startup, outcome, plugin_files, pulled, env)

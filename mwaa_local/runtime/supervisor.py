@@ -16,7 +16,7 @@ from pathlib import Path
 
 from mwaa_local import bucket_sync, paths, pid_records
 from mwaa_local.errors import UserError
-from mwaa_local.runtime import bootstrap, components, credentials, dag_folder, plugins, readiness, services, settings
+from mwaa_local.runtime import bootstrap, components, credentials, plugins, readiness, services, settings
 from mwaa_local.runtime.api_client import ApiClient, ui_answers
 from mwaa_local.runtime.settings import HOST, RuntimeLayout
 
@@ -236,7 +236,7 @@ class Supervisor:
         """Working tree -> MWAA bucket -> $AIRFLOW_HOME, as a deploy and MWAA's sync would."""
         try:
             deployed: bucket_sync.SyncResult = self.services.deploy()
-            pulled = dag_folder.pull(self.services.s3(), self.services.bucket, self.layout.airflow_home / "dags")
+            pulled = bucket_sync.pull_dags(self.services.s3(), self.services.bucket, self.layout.airflow_home / "dags")
         except (UserError, OSError) as exc:
             say(f"sync skipped: {exc}")
             return
