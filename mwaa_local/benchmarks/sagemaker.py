@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import io
 import statistics
-import tarfile
 import time
 
 HELP = ("SageMaker create-to-script-start (< 2 s), InvokeEndpoint p50/p99 (< 20/50 ms), a 100,000-line transform "
@@ -28,14 +27,6 @@ def model_fn(model_dir):
 """
 
 
-def _tar(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def _wait(read, done, timeout: float = 300, poll: float = 0.02):
@@ -95,14 +86,17 @@ def _endpoint(client, invocations: int) -> list[float]:
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
+    from mwaa_local.cloud.sagemaker import staging
+
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2000, 5))
     model = LogisticRegression().fit(x, (x.sum(axis=1) > 0).astype(int))
     buffer = io.BytesIO()
     joblib.dump(model, buffer)
     s3, sm = client("s3"), client("sagemaker")
-    s3.put_object(Bucket="bench-sm", Key="model/model.tar.gz", Body=_tar({"model.joblib": buffer.getvalue()}))
-    s3.put_object(Bucket="bench-sm", Key="code/inference.tar.gz", Body=_tar({"inference.py": INFERENCE}))
+    s3.put_object(Bucket="bench-sm", Key="model/model.tar.gz",
+                  Body=staging.tar_gz_bytes({"model.joblib": buffer.getvalue()}))
+    s3.put_object(Bucket="bench-sm", Key="code/inference.tar.gz", Body=staging.tar_gz_bytes({"inference.py": INFERENCE}))
     sm.create_model(ModelName="bench-model", ExecutionRoleArn=ROLE, PrimaryContainer={
         "Image": IMAGE, "ModelDataUrl": "s3://bench-sm/model/model.tar.gz",
         "Environment": {"SAGEMAKER_PROGRAM": "inference.py",
@@ -156,11 +150,13 @@ def run(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     from mwaa_local.cloud import process
+    from mwaa_local.cloud.sagemaker import staging
 
     with process.start(ephemeral=True) as cloud:
         client = process.clients(cloud.endpoint_url)
         client("s3").create_bucket(Bucket="bench-sm")
-        client("s3").put_object(Bucket="bench-sm", Key="code/start.tar.gz", Body=_tar({"start.py": START_SCRIPT}))
+        client("s3").put_object(Bucket="bench-sm", Key="code/start.tar.gz",
+                                Body=staging.tar_gz_bytes({"start.py": START_SCRIPT}))
 
         starts = _start_latency(client, args.runs)
         print(f"training create-to-script-start over {len(starts)} jobs: median {statistics.median(starts):.2f} s, "

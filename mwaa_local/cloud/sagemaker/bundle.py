@@ -18,9 +18,9 @@ class BundleError(Exception):
 
 def _download_tar(context: CloudContext, uri: str, target: Path, what: str) -> None:
     try:
-        staging.extract_tar(staging.fetch(context.s3, uri), target, f"{what} {uri}")
+        staging.extract_tar(context.s3, uri, target, what)
     except staging.StagingError as exc:
-        raise BundleError(f"{what}: {exc}" if "tar.gz" not in str(exc) else str(exc)) from None
+        raise BundleError(str(exc)) from None
 
 
 def primary_container(model_request: dict) -> dict:

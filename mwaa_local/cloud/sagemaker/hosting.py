@@ -41,19 +41,16 @@ def _now() -> dt.datetime:
 
 
 @dataclasses.dataclass
-class Model:
+class Resource:
+    """A model or an endpoint config: immutable once created, described by echoing its request."""
+
     name: str
     arn: str
     request: dict[str, Any]
     created: dt.datetime = dataclasses.field(default_factory=_now)
 
 
-@dataclasses.dataclass
-class EndpointConfig:
-    name: str
-    arn: str
-    request: dict[str, Any]
-    created: dt.datetime = dataclasses.field(default_factory=_now)
+Model = EndpointConfig = Resource
 
 
 @dataclasses.dataclass

@@ -47,9 +47,14 @@ class JobRecord:
             self.failure_reason = reason[:FAILURE_REASON_LIMIT]
 
 
+class JobFailed(Exception):
+    """Ends the job Failed with this message as its FailureReason (Stopped when a stop was requested)."""
+
+
 class JobStore:
     """Subclasses set STATE (snapshot name), KIND ('training job'), ARN_KIND ('training-job'), FOLDER, and define
-    `_run(job)` (runs in the job's own thread), `_new(name, arn, request)` and `_restart_failed(job, message)`."""
+    `_execute(job, folder)` (the work and its conclusion, in the job's own thread; raises JobFailed),
+    `_new(name, arn, request)`, and may refine `_end(job, status, reason)` and `_restart_failed(job, message)`."""
 
     STATE = ""
     KIND = ""
@@ -133,13 +138,49 @@ class JobStore:
     def _stopping(self, job) -> None:
         job.status = "Stopping"
 
+    # ---- running -------------------------------------------------------------------------------------------
+
+    def _run(self, job) -> None:
+        """The job's thread: whatever way `_execute` ends, the job ends with a status, is saved, and its folder goes."""
+        folder = self.workspace / job.name
+        try:
+            self._execute(job, folder)
+        except JobFailed as exc:
+            with self._lock:
+                self._end(job, "Stopped") if job.stop_requested else self._end(job, "Failed", str(exc))
+        except Exception as exc:  # a bug of ours still ends the job, with the reason
+            log.exception("%s %s", self.KIND, job.name)
+            with self._lock:
+                self._end(job, "Failed", f"InternalServerError: the local cloud failed to run the job: {exc}")
+        finally:
+            with self._lock:
+                self._running.pop(job.name, None)
+            self._save()
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _start_and_wait(self, job, spec: jobs.JobSpec) -> jobs.Outcome:
+        """Starts the job's process unless a stop came first, and waits for it (Stop kills it meanwhile)."""
+        with self._lock:
+            if job.stop_requested:
+                raise JobFailed("stopped")
+            if job.started is None:
+                job.started = now()
+            try:
+                running = self._running[job.name] = jobs.start(spec)
+            except jobs.JobStartError as exc:
+                raise JobFailed(f"AlgorithmError: {exc}") from None
+        return running.wait()
+
     # ---- subclasses ----------------------------------------------------------------------------------------
 
     def _new(self, name: str, arn: str, request: dict):
         raise NotImplementedError
 
-    def _run(self, job) -> None:
+    def _execute(self, job, folder) -> None:
         raise NotImplementedError
 
+    def _end(self, job, status: str, reason: str | None = None) -> None:
+        job.finish(status, reason)
+
     def _restart_failed(self, job, message: str) -> None:
-        job.finish("Failed", message)
+        self._end(job, "Failed", message)

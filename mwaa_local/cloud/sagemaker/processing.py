@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import shutil
 import sys
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from mwaa_local.cloud.log_writer import LogWriter
 from mwaa_local.cloud.s3_objects import NoSuchBucket
 from mwaa_local.cloud.sagemaker import images, staging
 from mwaa_local.cloud.sagemaker.exceptions import ValidationException
-from mwaa_local.cloud.sagemaker.job_store import JobRecord, JobStore, now
+from mwaa_local.cloud.sagemaker.job_store import JobFailed, JobRecord, JobStore, now
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +26,6 @@ LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
 CONTAINER_ROOT = "/opt/ml/"
 PYTHONS = ("python", "python3", "/usr/bin/python3", "/usr/local/bin/python3", "/usr/bin/python", "/usr/local/bin/python")
 DEFAULT_MAX_RUNTIME = 86400
-
-
-class ProcessingFailed(Exception):
-    pass
 
 
 @dataclasses.dataclass
@@ -68,36 +63,22 @@ class ProcessingJobs(JobStore):
 
     # ---- running -------------------------------------------------------------------------------------------
 
-    def _run(self, job: ProcessingJob) -> None:
-        folder = self.workspace / job.name
-        try:
-            outcome = self._process(job, folder)
-            with self._lock:
-                if outcome.stopped or job.stop_requested:
-                    job.finish("Stopped")
-                elif outcome.timed_out:
-                    job.finish("Stopped", "Processing job runtime exceeded MaxRuntimeInSeconds provided")
-                elif outcome.succeeded:
-                    self._upload(job, folder)
-                    job.exit_message = "Completed"
-                    job.finish("Completed")
-                else:
-                    tail = "\n".join(outcome.stderr_tail[-10:]).strip()
-                    job.exit_message = tail[-1024:] or None
-                    job.finish("Failed", f"AlgorithmError: See job logs for more information (exit code "
-                                         f"{outcome.returncode}): {tail[-900:]}")
-        except ProcessingFailed as exc:
-            with self._lock:
-                job.finish("Stopped" if job.stop_requested else "Failed", None if job.stop_requested else str(exc))
-        except Exception as exc:
-            log.exception("processing job %s", job.name)
-            with self._lock:
-                job.finish("Failed", f"InternalServerError: the local cloud failed to run the job: {exc}")
-        finally:
-            with self._lock:
-                self._running.pop(job.name, None)
-            self._save()
-            shutil.rmtree(folder, ignore_errors=True)
+    def _execute(self, job: ProcessingJob, folder: Path) -> None:
+        outcome = self._process(job, folder)
+        with self._lock:
+            if outcome.stopped or job.stop_requested:
+                job.finish("Stopped")
+            elif outcome.timed_out:
+                job.finish("Stopped", "Processing job runtime exceeded MaxRuntimeInSeconds provided")
+            elif outcome.succeeded:
+                self._upload(job, folder)
+                job.exit_message = "Completed"
+                job.finish("Completed")
+            else:
+                tail = "\n".join(outcome.stderr_tail[-10:]).strip()
+                job.exit_message = tail[-1024:] or None
+                job.finish("Failed", f"AlgorithmError: See job logs for more information (exit code "
+                                     f"{outcome.returncode}): {tail[-900:]}")
 
     def _process(self, job: ProcessingJob, folder: Path) -> jobs.Outcome:
         request, app = job.request, job.request["AppSpecification"]
@@ -105,10 +86,10 @@ class ProcessingJobs(JobStore):
             image = images.parse(app["ImageUri"])
             images.check_runnable(image)
         except images.UnsupportedImage as exc:
-            raise ProcessingFailed(f"AlgorithmError: {exc}") from None
+            raise JobFailed(f"AlgorithmError: {exc}") from None
         entrypoint = list(app.get("ContainerEntrypoint") or [])
         if not entrypoint:
-            raise ProcessingFailed("ClientError: ContainerEntrypoint is required locally (the framework images run "
+            raise JobFailed("ClientError: ContainerEntrypoint is required locally (the framework images run "
                                    "the entry point you give, e.g. [\"python3\", \"/opt/ml/processing/input/code/"
                                    "preprocess.py\"]).")
         for item in request.get("ProcessingInputs") or []:
@@ -118,9 +99,9 @@ class ProcessingJobs(JobStore):
                 count = staging.stage(self.context.s3, s3_input["S3Uri"], s3_input.get("S3DataType", "S3Prefix"),
                                       target)
             except staging.StagingError as exc:
-                raise ProcessingFailed(f"ClientError: input {item.get('InputName')}: {exc}") from None
+                raise JobFailed(f"ClientError: input {item.get('InputName')}: {exc}") from None
             if count == 0:
-                raise ProcessingFailed(f"ClientError: input {item.get('InputName')}: no S3 objects found under "
+                raise JobFailed(f"ClientError: input {item.get('InputName')}: no S3 objects found under "
                                        f"{s3_input['S3Uri']}")
         for item in (request.get("ProcessingOutputConfig") or {}).get("Outputs") or []:
             Path(container_path(folder, item["S3Output"]["LocalPath"])).mkdir(parents=True, exist_ok=True)
@@ -131,25 +112,18 @@ class ProcessingJobs(JobStore):
         env = client.job_environment(self.context.endpoint_url, self.context.region)
         env.update({k: str(v) for k, v in (request.get("Environment") or {}).items()})
         max_runtime = (request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds") or DEFAULT_MAX_RUNTIME
-        with self._lock:
-            if job.stop_requested:
-                raise ProcessingFailed("stopped")
-            job.started = now()
-            writer = LogWriter(self.context.store, LOG_GROUP, f"{job.name}/algo-1-{int(job.started.timestamp())}",
-                               self.context.region)
-            try:
-                running = self._running[job.name] = jobs.start(jobs.JobSpec(
-                    job_id=self.job_id(job.name), command=command, cwd=folder, env=env,
-                    timeout=float(max_runtime), stdout=writer, stderr=writer))
-            except jobs.JobStartError as exc:
-                raise ProcessingFailed(f"AlgorithmError: {exc}") from None
-        return running.wait()
+        job.started = now()
+        writer = LogWriter(self.context.store, LOG_GROUP, f"{job.name}/algo-1-{int(job.started.timestamp())}",
+                           self.context.region)
+        return self._start_and_wait(job, jobs.JobSpec(
+            job_id=self.job_id(job.name), command=command, cwd=folder, env=env,
+            timeout=float(max_runtime), stdout=writer, stderr=writer))
 
     def _upload(self, job: ProcessingJob, folder: Path) -> None:
         for item in (job.request.get("ProcessingOutputConfig") or {}).get("Outputs") or []:
             local = Path(container_path(folder, item["S3Output"]["LocalPath"]))
             bucket, objects = staging.folder_objects(local, item["S3Output"]["S3Uri"])
             try:
-                self.context.s3.put_many(bucket, objects)
+                self.context.s3.put_files(bucket, objects)
             except NoSuchBucket as exc:
-                raise ProcessingFailed(f"ClientError: output {item.get('OutputName')}: {exc}") from None
+                raise JobFailed(f"ClientError: output {item.get('OutputName')}: {exc}") from None

@@ -13,7 +13,6 @@ import datetime as dt
 import logging
 import math
 import re
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from mwaa_local.cloud.log_writer import LogWriter
 from mwaa_local.cloud.s3_objects import NoSuchBucket, split_uri
 from mwaa_local.cloud.sagemaker import algorithms, container, images, staging
 from mwaa_local.cloud.sagemaker.exceptions import ValidationException
-from mwaa_local.cloud.sagemaker.job_store import JobStore
+from mwaa_local.cloud.sagemaker.job_store import JobFailed, JobStore
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +47,6 @@ SECONDARY_MESSAGES = {
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-class JobFailed(Exception):
-    """Ends the job Failed with this message as FailureReason."""
 
 
 @dataclasses.dataclass
@@ -156,32 +151,14 @@ class TrainingJobs(JobStore):
         job.status = "Stopping"
         job.set_secondary("Stopping")
 
-    def _restart_failed(self, job: TrainingJob, message: str) -> None:
-        job.finish("Failed", "Failed", message)
-
     # ---- running -------------------------------------------------------------------------------------------
 
-    def _run(self, job: TrainingJob) -> None:
-        folder = self.workspace / job.name
+    def _execute(self, job: TrainingJob, folder: Path) -> None:
         layout = container.Layout(folder / "opt" / "ml")
-        try:
-            outcome = self._train(job, layout)
-            self._conclude(job, layout, outcome)
-        except JobFailed as exc:
-            with self._lock:
-                if job.stop_requested:
-                    job.finish("Stopped", "Stopped")
-                else:
-                    job.finish("Failed", "Failed", str(exc))
-        except Exception as exc:  # a bug of ours still ends the job, with the reason
-            log.exception("training job %s", job.name)
-            with self._lock:
-                job.finish("Failed", "Failed", f"InternalServerError: the local cloud failed to run the job: {exc}")
-        finally:
-            with self._lock:
-                self._running.pop(job.name, None)
-            self._save()
-            shutil.rmtree(folder, ignore_errors=True)
+        self._conclude(job, layout, self._train(job, layout))
+
+    def _end(self, job: TrainingJob, status: str, reason: str | None = None) -> None:
+        job.finish(status, status, reason)  # Stopped/Failed: the secondary status says the same
 
     def _transition(self, job: TrainingJob, status: str) -> None:
         with self._lock:
@@ -236,14 +213,7 @@ class TrainingJobs(JobStore):
                    [sys.executable, str(LAUNCHER), str(layout.code), str(entry_point), *container.user_args(decoded)])
         spec = jobs.JobSpec(job_id=self.job_id(job.name), cwd=layout.code, env=env, timeout=float(max_runtime),
                             command=command, stdout=sink, stderr=sink)
-        with self._lock:
-            if job.stop_requested:
-                raise JobFailed("stopped")
-            try:
-                running = self._running[job.name] = jobs.start(spec)
-            except jobs.JobStartError as exc:
-                raise JobFailed(f"AlgorithmError: {exc}") from None
-        return running.wait()
+        return self._start_and_wait(job, spec)
 
     def _conclude(self, job: TrainingJob, layout: container.Layout, outcome: jobs.Outcome) -> None:
         if outcome.succeeded or outcome.stopped or outcome.timed_out:
@@ -306,19 +276,19 @@ class TrainingJobs(JobStore):
             raise JobFailed(f"ClientError: sagemaker_submit_directory {submit_directory!r} must be an s3:// URI of "
                             "a tar.gz file")
         try:
-            staging.extract_tar(staging.fetch(self.context.s3, submit_directory), layout.code,
-                                f"sagemaker_submit_directory {submit_directory}")
+            staging.extract_tar(self.context.s3, submit_directory, layout.code, "sagemaker_submit_directory")
         except staging.StagingError as exc:
             raise JobFailed(f"ClientError: {exc}") from None
 
     def _upload_artifacts(self, job: TrainingJob, layout: container.Layout) -> None:
         output_path = job.request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
         bucket, prefix = split_uri(f"{output_path}/{job.name}/output")
-        objects = {f"{prefix}/model.tar.gz": staging.tar_gz(layout.model)}
+        archives = layout.root.parents[1] / "archives"  # beside opt/, removed with the job folder
+        objects = {f"{prefix}/model.tar.gz": staging.tar_gz(layout.model, archives / "model.tar.gz")}
         if any(layout.output_data.iterdir()):
-            objects[f"{prefix}/output.tar.gz"] = staging.tar_gz(layout.output_data)
+            objects[f"{prefix}/output.tar.gz"] = staging.tar_gz(layout.output_data, archives / "output.tar.gz")
         try:
-            self.context.s3.put_many(bucket, objects)
+            self.context.s3.put_files(bucket, objects)
         except NoSuchBucket as exc:
             raise JobFailed(f"ClientError: could not upload the model artifacts: {exc}") from None
         with self._lock:

@@ -8,7 +8,6 @@ uploaded only when every object succeeded (`<S3OutputPath>/<relative path>.out`)
 from __future__ import annotations
 
 import logging
-import shutil
 import sys
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from mwaa_local.cloud.log_writer import LogWriter
 from mwaa_local.cloud.s3_objects import NoSuchBucket
 from mwaa_local.cloud.sagemaker import bundle, staging
 from mwaa_local.cloud.sagemaker.exceptions import ValidationException
-from mwaa_local.cloud.sagemaker.job_store import JobRecord, JobStore, now
+from mwaa_local.cloud.sagemaker.job_store import JobFailed, JobRecord, JobStore
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +25,6 @@ STATE = "sagemaker.transform_jobs"
 LOG_GROUP = "/aws/sagemaker/TransformJobs"
 WORKER = bundle.INFERENCE / "transform_worker.py"
 DEFAULT_MAX_PAYLOAD_MB = 6
-
-
-class TransformFailed(Exception):
-    pass
 
 
 class TransformJob(JobRecord):
@@ -60,30 +55,16 @@ class TransformJobs(JobStore):
 
     # ---- running -------------------------------------------------------------------------------------------
 
-    def _run(self, job: TransformJob) -> None:
-        folder = self.workspace / job.name
-        try:
-            outcome = self._transform(job, folder)
-            with self._lock:
-                if outcome.stopped or job.stop_requested:
-                    job.finish("Stopped")
-                elif outcome.succeeded:
-                    self._upload(job, folder / "out")
-                    job.finish("Completed")
-                else:
-                    job.finish("Failed", self._failure_reason(outcome))
-        except TransformFailed as exc:
-            with self._lock:
-                job.finish("Stopped" if job.stop_requested else "Failed", None if job.stop_requested else str(exc))
-        except Exception as exc:
-            log.exception("transform job %s", job.name)
-            with self._lock:
-                job.finish("Failed", f"InternalServerError: the local cloud failed to run the job: {exc}")
-        finally:
-            with self._lock:
-                self._running.pop(job.name, None)
-            self._save()
-            shutil.rmtree(folder, ignore_errors=True)
+    def _execute(self, job: TransformJob, folder: Path) -> None:
+        outcome = self._transform(job, folder)
+        with self._lock:
+            if outcome.stopped or job.stop_requested:
+                job.finish("Stopped")
+            elif outcome.succeeded:
+                self._upload(job, folder / "out")
+                job.finish("Completed")
+            else:
+                job.finish("Failed", self._failure_reason(outcome))
 
     @staticmethod
     def _failure_reason(outcome: jobs.Outcome) -> str:
@@ -98,11 +79,11 @@ class TransformJobs(JobStore):
         try:
             env = bundle.prepare(self.context, self.models.model(request["ModelName"]).request, folder / "bundle")
         except bundle.BundleError as exc:
-            raise TransformFailed(f"ClientError: {exc}") from None
+            raise JobFailed(f"ClientError: {exc}") from None
         source = request["TransformInput"]["DataSource"]["S3DataSource"]
         count = self._stage(source, folder / "in")
         if count == 0:
-            raise TransformFailed(f"ClientError: No data found under the input S3 prefix {source['S3Uri']}: "
+            raise JobFailed(f"ClientError: No data found under the input S3 prefix {source['S3Uri']}: "
                                   "nothing to transform.")
         transform_input, transform_output = request["TransformInput"], request["TransformOutput"]
         payload_mb = request.get("MaxPayloadInMB", DEFAULT_MAX_PAYLOAD_MB)
@@ -120,22 +101,17 @@ class TransformJobs(JobStore):
         spec = jobs.JobSpec(job_id=self.job_id(job.name), cwd=folder,
                             command=[sys.executable, str(WORKER), str(folder / "in"), str(folder / "out")],
                             env=env, stdout=writer, stderr=writer)
-        with self._lock:
-            if job.stop_requested:
-                raise TransformFailed("stopped")
-            job.started = now()
-            running = self._running[job.name] = jobs.start(spec)
-        return running.wait()
+        return self._start_and_wait(job, spec)
 
     def _stage(self, source: dict, target: Path) -> int:
         try:
             return staging.stage(self.context.s3, source["S3Uri"], source.get("S3DataType", "S3Prefix"), target)
         except staging.StagingError as exc:
-            raise TransformFailed(f"ClientError: could not read the input {source['S3Uri']}: {exc}") from None
+            raise JobFailed(f"ClientError: could not read the input {source['S3Uri']}: {exc}") from None
 
     def _upload(self, job: TransformJob, out: Path) -> None:
         bucket, objects = staging.folder_objects(out, job.request["TransformOutput"]["S3OutputPath"])
         try:
-            self.context.s3.put_many(bucket, objects)
+            self.context.s3.put_files(bucket, objects)
         except NoSuchBucket as exc:
-            raise TransformFailed(f"ClientError: could not write the output: {exc}") from None
+            raise JobFailed(f"ClientError: could not write the output: {exc}") from None

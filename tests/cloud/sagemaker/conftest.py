@@ -11,19 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mwaa_local.cloud.sagemaker import staging
+
 SCRIPTS = Path(__file__).parent / "scripts"
 SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 ROLE = "arn:aws:iam::123456789012:role/sagemaker-execution"
 
 
-def tar_gz(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+tar_gz = staging.tar_gz_bytes  # the in-memory variant the cloud itself offers
 
 
 def classification_csv(rows: int, seed: int) -> bytes:
