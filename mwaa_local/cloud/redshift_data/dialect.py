@@ -267,6 +267,36 @@ def _fix_node(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def _output_name(node: exp.Expression) -> str | None:
+    """The name Redshift (PostgreSQL) gives an unaliased select-list expression: a cast takes its operand's name, a
+    function call its function's name, CASE 'case', anything else '?column?'. None: DuckDB already agrees (a column,
+    a star)."""
+    if isinstance(node, (exp.Column, exp.Star, exp.Alias)):
+        return None
+    if isinstance(node, exp.Cast):
+        inner = node.this
+        return inner.name if isinstance(inner, exp.Column) else _output_name(inner)
+    if isinstance(node, exp.Case):
+        return "case"
+    if isinstance(node, exp.Window):
+        return _output_name(node.this)
+    if isinstance(node, exp.Func):
+        called = node.sql(dialect="redshift").split("(", 1)[0].strip()
+        if called.replace("_", "").isalnum():
+            return called.lower()
+    return "?column?"
+
+
+def _name_outputs(tree: exp.Expression) -> None:
+    """Aliases every SELECT's unaliased expressions with Redshift's column names (COUNT(*) is `count`, not DuckDB's
+    `count_star()`), so result metadata, CTE and derived-table columns and UNLOAD files carry Redshift's names."""
+    for select in list(tree.find_all(exp.Select)):
+        for position, node in enumerate(select.expressions):
+            name = _output_name(node)
+            if name is not None:
+                select.expressions[position] = exp.alias_(node, name, quoted=True)
+
+
 def to_duckdb(text: str, tokens: list[Token], parameters: dict[str, str]) -> tuple[list[str], bool]:
     """DuckDB statements for one Redshift statement, and whether it returns a result set."""
     functions.check_supported(tokens)
@@ -274,6 +304,7 @@ def to_duckdb(text: str, tokens: list[Token], parameters: dict[str, str]) -> tup
     tree = _parse(text)
     if parameters or tree.find(exp.Placeholder):
         tree = bind_parameters(tree, parameters)
+    _name_outputs(tree)  # also CTAS columns and subqueries of INSERT/MERGE: Redshift names them the same way
     tree = tree.transform(_fix_node)
     # Only what sqlglot parsed and the sandbox accepts reaches DuckDB (an unparsed Command is refused there).
     sandbox.check(tree)

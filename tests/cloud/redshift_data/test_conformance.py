@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import time
 
+import pyarrow.parquet as pq
 import pytest
 from botocore.exceptions import ClientError
 
@@ -188,3 +190,23 @@ def test_create_and_drop_database(redshift_client):
     assert "made_then_dropped" not in redshift_client.list_databases(Database="dev", WorkgroupName="local-wg")[
         "Databases"]
     assert "does not exist" in Redshift(redshift_client, database="made_then_dropped").fail("SELECT 1")
+
+
+def test_result_column_names_are_redshifts(rs, aws, bucket):
+    """Unaliased expressions get PostgreSQL's names (Redshift's), not DuckDB's (`count_star()`, `(a + 1)`)."""
+    rs.run("CREATE TABLE named (a INT, b VARCHAR(5))")
+    rs.run("INSERT INTO named VALUES (1, 'x'), (2, NULL)")
+    statement = rs.run("SELECT a, count(*), count(*)::int, a::bigint, sum(a) OVER (), upper(b), nvl(b, 'y'), a + 1, "
+                       "CASE WHEN a > 1 THEN 'big' END, 7, b AS kept FROM named GROUP BY a, b ORDER BY a")
+    names = [c["name"] for c in rs.client.get_statement_result(Id=statement["Id"])["ColumnMetadata"]]
+    assert names == ["a", "count", "count", "a", "sum", "upper", "coalesce", "?column?", "case", "?column?", "kept"]
+    # a CTE's and a CTAS's columns are named the same way, so reading them back by name works as on Redshift
+    assert rs.query('WITH c AS (SELECT count(*) FROM named) SELECT "count" FROM c') == [[2]]
+    rs.run("CREATE TABLE totals AS SELECT max(a), min(b) FROM named")
+    assert rs.query("SELECT max, min FROM totals") == [[2, "x"]]
+    rs.run(f"UNLOAD ('SELECT max(a), a FROM named GROUP BY a') TO 's3://{bucket}/names/' "
+           "IAM_ROLE 'arn:aws:iam::123456789012:role/unload' FORMAT PARQUET")
+    s3 = aws("s3")
+    for listed in s3.list_objects_v2(Bucket=bucket, Prefix="names/")["Contents"]:
+        body = s3.get_object(Bucket=bucket, Key=listed["Key"])["Body"].read()
+        assert pq.read_schema(io.BytesIO(body)).names == ["max", "a"]
