@@ -54,7 +54,9 @@ def _text(rng: random.Random, good: list[str]):
 
 
 def _row(table: str, rng: random.Random, key, as_text: bool) -> dict:
-    fk = (lambda: None if rng.random() < 0.03 else rng.randint(1, 30))
+    def fk():
+        return None if rng.random() < 0.03 else rng.randint(1, 30)
+
     common = {"created_at": T0, "updated_at": _stamp(rng)}
     if table == "order_items":
         return {"order_item_id": key, "order_id": fk(), "product_id": fk(),
