@@ -84,33 +84,43 @@ def _digest(snapshot: dict) -> str:
     return hashlib.sha256(json.dumps(snapshot, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def test_a_fixed_seed_gives_the_recorded_warehouse_and_lake(stable):
-    observed = {}
-    for n in range(PLAN.days):
-        day = stable.day(n)
-        if n == 1:
-            entries = dirt.apply(stable.dsn, stable.plan, "all", n)
-            assert dirt.expected_quarantine(entries), "the dirt injected nothing: the comparison would prove less"
-        result = stable.run(day)
-        assert result.ok, f"run {result.state}; tasks {result.tasks}\nlog tail:\n{stable.log_tail(result)}"
-        observed[day.isoformat()] = _snapshot(stable, day)
-    # a dirty interval that quarantined nothing would make the quarantine comparison empty
-    assert sum(observed[stable.day(1).isoformat()][t]["curate_report"]["rows_quarantined"] for t in schema.TABLES)
+OBSERVED: dict[str, dict] = {}  # interval -> snapshot, filled by the tests in order
 
+
+def _run_and_compare(harness: ETLHarness, n: int) -> None:
+    day = harness.day(n)
+    if n == 1:
+        entries = dirt.apply(harness.dsn, harness.plan, "all", n)
+        assert dirt.expected_quarantine(entries), "the dirt injected nothing: the comparison would prove less"
+    result = harness.run(day)
+    assert result.ok, f"run {result.state}; tasks {result.tasks}\nlog tail:\n{harness.log_tail(result)}"
+    got = OBSERVED[day.isoformat()] = _snapshot(harness, day)
     if os.environ.get(RECORD_ENV) == "1":
-        FIXTURE.parent.mkdir(exist_ok=True)
-        FIXTURE.write_text(json.dumps({"plan": repr(PLAN), "dirt": "all on interval 1", "intervals": observed},
-                                      indent=2, sort_keys=True) + "\n")
-        pytest.fail(f"recorded {FIXTURE} ({RECORD_ENV}=1); run again without it to compare")
+        if len(OBSERVED) == PLAN.days:
+            FIXTURE.parent.mkdir(exist_ok=True)
+            FIXTURE.write_text(json.dumps({"plan": repr(PLAN), "dirt": "all on interval 1", "intervals": OBSERVED},
+                                          indent=2, sort_keys=True) + "\n")
+        pytest.fail(f"recording {FIXTURE} ({RECORD_ENV}=1); run again without it to compare")
     assert FIXTURE.exists(), f"no recorded checksums at {FIXTURE}: record them from main with {RECORD_ENV}=1"
     recorded = json.loads(FIXTURE.read_text())
     assert recorded["plan"] == repr(PLAN), "the plan changed since the checksums were recorded: re-record from main"
-    for day, expected in recorded["intervals"].items():
-        got = observed[day]
-        assert got["warehouse"] == expected["warehouse"], (
-            f"{day}: warehouse differs from the recording:\n{reconcile.checksum_diff(expected['warehouse'], got['warehouse'])}")
-        for table in schema.TABLES:
-            for part in ("curate_report", "curated", "quarantine"):
-                assert got[table][part] == expected[table][part], (
-                    f"{day} {table} {part}: recorded {expected[table][part]}, got {got[table][part]}")
-    assert _digest(observed) == _digest(recorded["intervals"])
+    expected = recorded["intervals"][day.isoformat()]
+    assert got["warehouse"] == expected["warehouse"], (
+        f"{day}: warehouse differs from the recording:\n{reconcile.checksum_diff(expected['warehouse'], got['warehouse'])}")
+    for table in schema.TABLES:
+        for part in ("curate_report", "curated", "quarantine"):
+            assert got[table][part] == expected[table][part], (
+                f"{day} {table} {part}: recorded {expected[table][part]}, got {got[table][part]}")
+    assert _digest(got) == _digest(expected)
+
+
+def test_a_clean_interval_gives_the_recorded_warehouse_and_lake(stable):
+    _run_and_compare(stable, 0)
+
+
+def test_a_dirty_interval_gives_the_recorded_warehouse_quarantine_and_reports(stable):
+    assert stable.day(0).isoformat() in OBSERVED, "the clean interval's test must run first (run the whole module)"
+    _run_and_compare(stable, 1)
+    day = stable.day(1).isoformat()
+    # a dirty interval that quarantined nothing would make the quarantine comparison empty
+    assert sum(OBSERVED[day][t]["curate_report"]["rows_quarantined"] for t in schema.TABLES)
