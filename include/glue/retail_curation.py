@@ -1,7 +1,9 @@
 """Curation of the retail raw extracts: the library behind the Glue job include/glue/curate_retail.py.
 
-Shipped to Glue with --extra-py-files (Python shell job: pandas + pyarrow, no Spark). Pure functions first
-(curate), S3 I/O last (run_job); tests call both directly.
+Shipped to Glue with --extra-py-files (Python shell job, Python 3.9: DuckDB + pyarrow, no Spark, no pandas).
+Streams: raw Parquet is copied from S3 to local disk in chunks, DuckDB reads it with a memory limit and spills to
+a temp directory beyond it (the dedupe is an external-memory hash aggregate), and the outputs are written as
+Parquet in record batches, so memory stays bounded whatever the interval's size.
 
 Per table and interval, every raw row ends up in exactly one place, so rows_in = rows_valid + rows_quarantined:
   1. types: each contract column is parsed; a value that does not parse -> `malformed_<column>`;
@@ -11,15 +13,20 @@ Per table and interval, every raw row ends up in exactly one place, so rows_in =
      conflicting version). Dedupe runs BEFORE the business rules: if the latest version is bad, it is
      quarantined and no older version sneaks into the warehouse in its place.
   3. business rules on the kept rows (malformed emails/codes, negative quantities/amounts) -> their reason.
+The first reason a row meets is its reason, in that order (per column in contract order for step 1).
 Columns outside the contract (schema drift) are reported and left out of curated; a contract column missing
 from the raw data fails the job (nothing is written), because curating without it would invent data.
+"Row read order" is the raw objects in key order, rows in file order: `source_row` in quarantine counts in it.
+Results equal the whole-table pandas curation this replaced (tests/unit/etl/test_curation_streaming_equivalence.py).
 """
 
 from __future__ import annotations
 
-import io
 import json
+import os
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 
 RAW, CURATED, QUARANTINE, REPORTS = "raw", "curated", "quarantine", "reports/curate"
@@ -27,6 +34,10 @@ JOB_ARGS = ["data_bucket", "tables", "dt"]
 TABLES = ("customers", "products", "orders", "order_items")
 EMAIL = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
 STATUSES = ("placed", "paid", "shipped", "delivered", "cancelled", "refunded")
+# DuckDB's working memory; beyond it, sorts/aggregates/joins spill to the temp directory (Glue: /tmp, ~14 GiB).
+MEMORY_LIMIT = os.environ.get("RETAIL_CURATION_MEMORY_LIMIT", "1GB")
+BATCH_ROWS = 131_072  # rows per record batch when writing outputs and reading raw rows for quarantine
+_CHUNK = 8 * 1024 * 1024  # S3 bodies are copied to disk in chunks of this size
 
 
 class CurationError(ValueError):
@@ -95,6 +106,13 @@ def curated_schema(table: str):
     return pa.schema([(name, arrow_type(kind)) for name, kind in CONTRACTS[table].columns.items()])
 
 
+def quarantine_schema(raw_schema):
+    import pyarrow as pa
+
+    return pa.schema([(f.name, pa.string()) for f in raw_schema]
+                     + [("reject_reason", pa.string()), ("source_row", pa.int64())])
+
+
 @dataclass
 class Result:
     valid: object  # pyarrow.Table with curated_schema(table)
@@ -102,138 +120,307 @@ class Result:
     report: dict
 
 
-def _parse(series, kind: str):
-    """(parsed values, mask of values that were present but did not parse)."""
-    import pandas as pd
+# ---------------------------------------------------------------- SQL generated from the contracts
 
-    present = series.notna()
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _is_int(duck_type: str) -> bool:
+    return duck_type in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
+                         "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT")
+
+
+def _is_float(duck_type: str) -> bool:
+    return duck_type in ("FLOAT", "DOUBLE")
+
+
+def _present(column: str, duck_type: str) -> str:
+    """pandas' notna(): NaN is missing too."""
+    col = _q(column)
+    return f"({col} IS NOT NULL AND NOT isnan({col}))" if _is_float(duck_type) else f"({col} IS NOT NULL)"
+
+
+def _parsed(column: str, kind: str, duck_type: str) -> str:
+    """The typed value (NULL where missing or unparseable), matching the pandas parsing this replaced."""
+    col = _q(column)
     if kind in ("int64", "int32"):
-        numbers = pd.to_numeric(series, errors="coerce").astype("float64")  # exact to 2**53
-        whole = numbers.notna() & (numbers % 1 == 0)
-        return numbers.where(whole), present & ~whole
+        target = "BIGINT" if kind == "int64" else "INTEGER"
+        if _is_int(duck_type):
+            return f"CAST({col} AS {target})"
+        number = f"TRY_CAST(trim(CAST({col} AS VARCHAR)) AS DOUBLE)" if not (
+            _is_float(duck_type) or duck_type.startswith("DECIMAL")) else f"CAST({col} AS DOUBLE)"
+        return (f"CASE WHEN isfinite({number}) AND {number} = trunc({number}) "
+                f"THEN CAST({number} AS {target}) END")
     if kind.startswith("decimal("):
         scale = int(kind[:-1].split(",")[1])
-        text = series.astype("string").str.strip()
-        ok = text.str.fullmatch(rf"-?\d+(\.\d{{1,{scale}}})?").fillna(False).astype(bool)
-        return text.where(ok), present & ~ok
+        text = f"trim(CAST({col} AS VARCHAR))"
+        return f"CASE WHEN regexp_full_match({text}, {_lit(f'-?[0-9]+([.][0-9]{{1,{scale}}})?')}) THEN {text} END"
     if kind == "timestamp":
-        stamps = pd.to_datetime(series, errors="coerce", utc=True)
-        return stamps, present & stamps.isna()
-    return series.astype("string"), present & False
+        if duck_type == "TIMESTAMP WITH TIME ZONE":
+            return f"timezone('UTC', {col})"
+        if duck_type.startswith("TIMESTAMP") or duck_type == "DATE":
+            return f"CAST({col} AS TIMESTAMP)"
+        return f"timezone('UTC', TRY_CAST({col} AS TIMESTAMPTZ))"
+    return col if duck_type == "VARCHAR" else f"CAST({col} AS VARCHAR)"
 
 
-def _empty_quarantine(raw_columns):
+def _output(column: str, kind: str) -> str:
+    if kind.startswith("decimal("):
+        return f"CAST(p_{column} AS DECIMAL{kind[7:]}) AS {_q(column)}"
+    return f"p_{column} AS {_q(column)}"
+
+
+def _rule(why: str, column: str, kind: str, argument) -> str:
+    value = f"p_{column}"
+    if kind == "regex":
+        # RE2 semantics, as the pandas (pyarrow-backed strings) curation before: \s and \d are ASCII-only
+        return f"WHEN {value} IS NOT NULL AND NOT regexp_full_match(CAST({value} AS VARCHAR), " \
+               f"{_lit(str(argument))}) THEN {_lit(why)}"
+    if kind == "min":
+        return f"WHEN CAST({value} AS DOUBLE) < {float(argument)!r} THEN {_lit(why)}"
+    choices = ", ".join(_lit(str(a)) for a in argument)
+    return f"WHEN {value} IS NOT NULL AND CAST({value} AS VARCHAR) NOT IN ({choices}) THEN {_lit(why)}"
+
+
+# ---------------------------------------------------------------- curating local Parquet files
+
+@dataclass
+class _Raw:
+    files: list[str]  # local Parquet paths in read order (the S3 keys' order), files without columns left out
+    offsets: dict[str, int]  # file -> row index of its first row in read order
+    schema: object  # pyarrow schema of the concatenation (permissive promotion, as pa.concat_tables)
+    rows: int
+
+
+def _scan_raw(paths: list[str]) -> _Raw:
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    return pa.schema([(c, pa.string()) for c in raw_columns] + [("reject_reason", pa.string()), ("source_row", pa.int64())])
+    files, offsets, schemas, rows = [], {}, [], 0
+    for path in paths:
+        meta = pq.read_metadata(path)
+        schema = meta.schema.to_arrow_schema().remove_metadata()
+        if not len(schema):
+            continue
+        files.append(path)
+        offsets[path] = rows
+        schemas.append(schema)
+        rows += meta.num_rows
+    schema = pa.unify_schemas(schemas, promote_options="permissive") if schemas else pa.schema([])
+    return _Raw(files, offsets, schema, rows)
 
 
-def curate(raw, table: str) -> Result:
-    """Splits a raw extract (pyarrow.Table) into curated rows and quarantined rows with a reject_reason."""
-    import numpy as np
-    import pandas as pd
+def _connect(workdir: str):
+    import duckdb
+
+    con = duckdb.connect(os.path.join(workdir, "curate.duckdb"))
+    spill = os.path.join(workdir, "spill")
+    os.makedirs(spill, exist_ok=True)
+    con.execute(f"SET memory_limit = {_lit(MEMORY_LIMIT)}")
+    con.execute(f"SET temp_directory = {_lit(spill)}")
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET preserve_insertion_order = true")
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def _stage(con, raw: _Raw, contract: Contract) -> None:
+    """`staged`: per raw row its read-order index, the typed contract columns and the reason of step 1."""
+    listing = "[" + ", ".join(_lit(f) for f in raw.files) + "]"
+    source = f"read_parquet({listing}, union_by_name = true, filename = true, file_row_number = true)"
+    types = {name: duck_type for name, duck_type, *_ in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    con.execute("CREATE TEMP TABLE offsets (filename VARCHAR, row_offset BIGINT)")
+    con.executemany("INSERT INTO offsets VALUES (?, ?)", list(raw.offsets.items()))
+    reasons = []
+    for column, kind in contract.columns.items():
+        if column in contract.required:
+            reasons.append(f"WHEN NOT {_present(column, types[column])} THEN 'null_key'")
+        reasons.append(f"WHEN {_present(column, types[column])} AND ({_parsed(column, kind, types[column])}) IS NULL "
+                       f"THEN {_lit('malformed_' + column)}")
+    reasons.append(f"WHEN ({_parsed('updated_at', 'timestamp', types['updated_at'])}) IS NULL THEN 'null_updated_at'")
+    parsed = ", ".join(f"{_parsed(c, k, types[c])} AS p_{c}" for c, k in contract.columns.items())
+    con.execute(f"""
+        CREATE TABLE staged AS
+        SELECT o.row_offset + r.file_row_number AS _row, {parsed}, CASE {' '.join(reasons)} END AS reason
+        FROM {source} r JOIN offsets o USING (filename)""")
+
+
+def _dedupe(con, contract: Contract) -> None:
+    """`losers`: rows of a key seen more than once among rows still in play, except the latest (updated_at, then
+    the last read), with duplicate_row / superseded_duplicate. Only hash aggregates and hash joins, which spill to
+    disk past the memory limit; keys seen once (nearly all) never leave the first aggregate."""
+    key = f"p_{contract.key}"
+    same = " AND ".join(f"l.p_{c} IS NOT DISTINCT FROM w.p_{c}" for c in contract.columns)
+    con.execute(f"""
+        CREATE TABLE repeated AS
+        SELECT s.* FROM staged s
+        SEMI JOIN (SELECT {key} FROM staged WHERE reason IS NULL GROUP BY {key} HAVING count(*) > 1) k USING ({key})
+        WHERE s.reason IS NULL""")
+    con.execute(f"""
+        CREATE TABLE winners AS
+        SELECT r.{key}, max(r._row) AS win
+        FROM repeated r JOIN (SELECT {key}, max(p_updated_at) AS latest FROM repeated GROUP BY {key}) m
+          ON r.{key} = m.{key} AND r.p_updated_at = m.latest
+        GROUP BY r.{key}""")
+    con.execute(f"""
+        CREATE TABLE losers AS
+        SELECT l._row, CASE WHEN {same} THEN 'duplicate_row' ELSE 'superseded_duplicate' END AS reason
+        FROM repeated l JOIN winners k ON l.{key} = k.{key} AND l._row <> k.win
+        JOIN repeated w ON w._row = k.win""")
+
+
+def _final(con, contract: Contract) -> None:
+    rules = " ".join(_rule(*rule) for rule in contract.rules)
+    rule_reason = f"CASE {rules} END" if rules else "NULL"
+    con.execute(f"""
+        CREATE VIEW final AS
+        SELECT s.*, coalesce(s.reason, l.reason, {rule_reason}) AS final_reason
+        FROM staged s LEFT JOIN losers l USING (_row)""")
+
+
+def _write_batches(reader, schema, path: str) -> int:
+    import pyarrow.parquet as pq
+
+    rows = 0
+    with pq.ParquetWriter(path, schema, compression="snappy") as writer:
+        for batch in reader:
+            writer.write_batch(batch.cast(schema))
+            rows += batch.num_rows
+    return rows
+
+
+def _reader(con, sql: str):
+    """The query's result as a stream of Arrow record batches (DuckDB 1.x on Glue's Python 3.9, and 2.x)."""
+    return con.sql(sql).fetch_arrow_reader(BATCH_ROWS)
+
+
+class _BadRows:
+    """The quarantined rows' (index, reason) in read order, consumed batch by batch."""
+
+    def __init__(self, reader):
+        self.reader, self.rows, self.reasons, self.at = reader, [], [], 0
+
+    def until(self, end: int) -> list[tuple[int, str]]:
+        picked = []
+        while True:
+            if self.at == len(self.rows):
+                try:
+                    batch = self.reader.read_next_batch()
+                except StopIteration:
+                    return picked
+                self.rows, self.reasons, self.at = batch.column(0).to_pylist(), batch.column(1).to_pylist(), 0
+                continue
+            if self.rows[self.at] >= end:
+                return picked
+            picked.append((self.rows[self.at], self.reasons[self.at]))
+            self.at += 1
+
+
+def _write_quarantine(con, raw: _Raw, path: str) -> None:
+    """The quarantined rows' RAW values as text (pyarrow's casts, as before), in read order, batch by batch: only
+    the rows' indexes come from DuckDB; the values are read back from the raw files one batch at a time."""
     import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    schema = quarantine_schema(raw.schema)
+    bad = _BadRows(_reader(con, "SELECT _row, final_reason FROM final WHERE final_reason IS NOT NULL ORDER BY _row"))
+    with pq.ParquetWriter(path, schema, compression="snappy") as writer:
+        for file in raw.files:
+            start = raw.offsets[file]
+            reader = pq.ParquetFile(file)
+            for batch in reader.iter_batches(batch_size=BATCH_ROWS):
+                end = start + batch.num_rows
+                picked = bad.until(end)
+                if picked:
+                    taken = batch.take(pa.array([r - start for r, _ in picked], pa.int64()))
+                    columns = {}
+                    for field_ in raw.schema:
+                        index = taken.schema.get_field_index(field_.name)
+                        if index < 0:
+                            columns[field_.name] = pa.nulls(len(picked), pa.string())
+                            continue
+                        column = taken.column(index)
+                        if not pa.types.is_null(field_.type) and column.type != field_.type:
+                            column = pc.cast(column, field_.type)  # as pa.concat_tables' permissive promotion
+                        columns[field_.name] = (pa.nulls(len(picked), pa.string()) if pa.types.is_null(column.type)
+                                                else pc.cast(column, pa.string()))
+                    columns["reject_reason"] = pa.array([why for _, why in picked], pa.string())
+                    columns["source_row"] = pa.array([r for r, _ in picked], pa.int64())
+                    writer.write_table(pa.table(columns, schema=schema))
+                start = end
+
+
+def curate_files(paths: list[str], table: str, out_dir: str) -> dict:
+    """Curates local raw Parquet files (in read order) into out_dir/curated.parquet and out_dir/quarantine.parquet;
+    returns the report. All work happens in DuckDB on disk under out_dir, with a bounded memory."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     if table not in CONTRACTS:
         raise CurationError(f"no contract for table {table!r}; known: {', '.join(CONTRACTS)}")
     contract = CONTRACTS[table]
-    raw_columns = list(raw.column_names)
-    if raw.num_rows == 0 and not raw_columns:
-        raw_columns = list(contract.columns)
+    raw = _scan_raw(paths)
+    raw_columns = raw.schema.names if len(raw.schema) else list(contract.columns)
+    if not len(raw.schema):
+        raw.schema = pa.schema([(c, pa.string()) for c in raw_columns])
     missing = [c for c in contract.columns if c not in raw_columns]
     if missing:
         raise CurationError(f"{table}: raw data lacks contract column(s) {', '.join(missing)} "
                             f"(has {', '.join(raw_columns) or 'none'}); fix the extract or the contract")
     extra = [c for c in raw_columns if c not in contract.columns]
-    frame = raw.to_pandas() if raw.num_rows else pd.DataFrame(
-        {c: pd.Series([], dtype=object) for c in raw_columns})
-    n = len(frame)
-    reason = pd.Series([None] * n, dtype=object)
-
-    def flag(mask, why: str) -> None:
-        mask = np.asarray(mask, dtype=bool) & reason.isna().to_numpy()
-        reason[mask] = why
-
-    parsed = {}
-    for column, kind in contract.columns.items():
-        values, bad = _parse(frame[column], kind)
-        parsed[column] = values.reset_index(drop=True)
-        if column in contract.required:
-            flag(frame[column].isna().to_numpy(), "null_key")
-        flag(bad.to_numpy(), f"malformed_{column}")
-    flag(parsed["updated_at"].isna().to_numpy(), "null_updated_at")
-    typed = pd.DataFrame(parsed)
-
-    # dedupe among the rows still in play: latest updated_at wins, the last one read on a tie
-    live = np.flatnonzero(reason.isna().to_numpy())
-    if len(live):
-        candidates = typed.iloc[live].assign(_row=live)
-        ordered = candidates.sort_values([contract.key, "updated_at", "_row"], kind="stable")
-        losers = ordered[ordered.duplicated(contract.key, keep="last")]
-        if len(losers):
-            winners = ordered.drop_duplicates(contract.key, keep="last").set_index(contract.key)["_row"]
-            digest = pd.util.hash_pandas_object(typed[list(contract.columns)].astype("string"), index=False).to_numpy()
-            winner_rows = winners.loc[losers[contract.key]].to_numpy()
-            same = digest[losers["_row"].to_numpy()] == digest[winner_rows]
-            flag(np.isin(np.arange(n), losers["_row"].to_numpy()[same]), "duplicate_row")
-            flag(np.isin(np.arange(n), losers["_row"].to_numpy()[~same]), "superseded_duplicate")
-
-    for why, column, kind, argument in contract.rules:
-        values = typed[column]
-        if kind == "regex":
-            broken = values.notna() & ~values.astype("string").str.fullmatch(argument).fillna(False).astype(bool)
-        elif kind == "min":
-            broken = pd.to_numeric(values, errors="coerce") < argument
-        else:
-            broken = values.notna() & ~values.isin(argument)
-        flag(broken.fillna(False).to_numpy(dtype=bool), why)
-
-    keep = reason.isna().to_numpy()
-    valid = _to_arrow(typed[keep], table)
-    bad_rows = np.flatnonzero(~keep)
-    taken = raw.take(pa.array(bad_rows, pa.int64())) if raw.num_columns else None
-    quarantine = pa.table(
-        {c: _as_text(taken.column(c)) if taken is not None else pa.array([], pa.string()) for c in raw_columns}
-        | {"reject_reason": pa.array(reason.iloc[bad_rows].tolist(), pa.string()),
-           "source_row": pa.array(bad_rows, pa.int64())},
-        schema=_empty_quarantine(raw_columns))
-    by_reason = {k: int(v) for k, v in sorted(reason.dropna().value_counts().items())}
+    curated_path, quarantine_path = os.path.join(out_dir, "curated.parquet"), os.path.join(out_dir, "quarantine.parquet")
+    if not raw.files:  # nothing to read: empty typed outputs
+        pq.write_table(curated_schema(table).empty_table(), curated_path, compression="snappy")
+        pq.write_table(quarantine_schema(raw.schema).empty_table(), quarantine_path, compression="snappy")
+        by_reason: dict[str, int] = {}
+    else:
+        con = _connect(out_dir)
+        try:
+            _stage(con, raw, contract)
+            _dedupe(con, contract)
+            _final(con, contract)
+            outputs = ", ".join(_output(c, k) for c, k in contract.columns.items())
+            _write_batches(_reader(con, f"SELECT {outputs} FROM final WHERE final_reason IS NULL ORDER BY _row"),
+                           curated_schema(table), curated_path)
+            _write_quarantine(con, raw, quarantine_path)
+            by_reason = dict(con.execute("SELECT final_reason, count(*) FROM final WHERE final_reason IS NOT NULL "
+                                         "GROUP BY final_reason ORDER BY final_reason").fetchall())
+        finally:
+            con.close()
+    quarantined = sum(by_reason.values())
     report = {
-        "table": table, "rows_in": n, "rows_valid": int(keep.sum()), "rows_quarantined": int((~keep).sum()),
-        "quarantined_by_reason": by_reason, "extra_columns": extra,
+        "table": table, "rows_in": raw.rows, "rows_valid": raw.rows - quarantined, "rows_quarantined": quarantined,
+        "quarantined_by_reason": {k: int(v) for k, v in sorted(by_reason.items())}, "extra_columns": extra,
     }
-    report["invariant_holds"] = report["rows_in"] == report["rows_valid"] + report["rows_quarantined"]
-    return Result(valid, quarantine, report)
+    valid_rows = pq.read_metadata(curated_path).num_rows
+    report["invariant_holds"] = report["rows_in"] == valid_rows + report["rows_quarantined"]
+    return report
 
 
-def _as_text(column):
-    """Quarantine keeps raw values as text, so any raw type (and schema drift) fits one stable schema."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+def curate(raw, table: str) -> Result:
+    """Splits a raw extract (pyarrow.Table) into curated rows and quarantined rows with a reject_reason: the
+    streaming path on one in-memory table (for tests and small inputs)."""
+    import pyarrow.parquet as pq
 
-    if pa.types.is_null(column.type):
-        return pa.nulls(len(column), pa.string())
-    return pc.cast(column, pa.string())
-
-
-def _to_arrow(typed, table: str):
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    arrays = []
-    for field_ in curated_schema(table):
-        values = typed[field_.name]
-        if pa.types.is_timestamp(field_.type):
-            values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-            arrays.append(pa.array(values.astype("datetime64[us]"), field_.type))
-        elif pa.types.is_decimal(field_.type):
-            text = values.astype(object).where(values.notna(), None).tolist()
-            arrays.append(pc.cast(pa.array(text, pa.string()), field_.type))
-        elif pa.types.is_integer(field_.type):
-            arrays.append(pa.array(values.astype("float64"), from_pandas=True).cast(field_.type))  # NaN -> null
-        else:  # pandas' missing-value markers (NA, NaN) become Arrow nulls
-            arrays.append(pa.array(values.astype(object).where(values.notna(), None).tolist(), field_.type))
-    return pa.Table.from_arrays(arrays, schema=curated_schema(table))
+    if table not in CONTRACTS:
+        raise CurationError(f"no contract for table {table!r}; known: {', '.join(CONTRACTS)}")
+    workdir = tempfile.mkdtemp(prefix="curate-")
+    try:
+        paths = []
+        if raw.num_columns:
+            paths.append(os.path.join(workdir, "raw-00000.parquet"))
+            pq.write_table(raw, paths[0])
+        report = curate_files(paths, table, workdir)
+        return Result(pq.read_table(os.path.join(workdir, "curated.parquet")),
+                      pq.read_table(os.path.join(workdir, "quarantine.parquet")), report)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- S3 I/O and the job entry point
@@ -249,30 +436,28 @@ def _keys(s3, bucket: str, prefix: str) -> list[str]:
     return sorted(keys)
 
 
-def read_raw(s3, bucket: str, table: str, dt: str):
-    """All Parquet objects of one raw interval as one table; CurationError if the extract never ran."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+def download_raw(s3, bucket: str, table: str, dt: str, workdir: str) -> list[str]:
+    """Copies one raw interval's Parquet objects to local files (chunk by chunk), in key order; CurationError if
+    the extract never ran."""
     prefix = interval_prefix(RAW, table, dt)
     keys = [k for k in _keys(s3, bucket, prefix) if k.endswith(".parquet")]
     if not keys:
         raise CurationError(f"no raw Parquet under s3://{bucket}/{prefix}: run the extract for {dt} first")
-    parts = [pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=k)["Body"].read())) for k in keys]
-    parts = [p.replace_schema_metadata(None) for p in parts if p.num_columns]
-    if not parts:
-        return pa.table({})
-    return pa.concat_tables(parts, promote_options="permissive")
+    paths = []
+    for number, key in enumerate(keys):
+        path = os.path.join(workdir, f"raw-{number:05d}.parquet")
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+        with open(path, "wb") as out:
+            shutil.copyfileobj(body, out, _CHUNK)
+        paths.append(path)
+    return paths
 
 
-def replace_prefix(s3, bucket: str, prefix: str, table) -> str:
-    """Writes `table` as the prefix's only object: overwrite the fixed name, then drop anything else (idempotent)."""
-    import pyarrow.parquet as pq
-
+def replace_prefix(s3, bucket: str, prefix: str, path: str) -> str:
+    """Uploads a local Parquet file as the prefix's only object: overwrite the fixed name, then drop anything else
+    (idempotent). The upload streams from disk (multipart above its threshold)."""
     key = prefix + "part-00000.parquet"
-    buf = io.BytesIO()
-    pq.write_table(table, buf, compression="snappy")
-    s3.put_object(Bucket=bucket, Key=key, Body=buf.getvalue())
+    s3.upload_file(path, bucket, key)
     stale = [k for k in _keys(s3, bucket, prefix) if k != key]
     for start in range(0, len(stale), 1000):
         s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in stale[start:start + 1000]]})
@@ -281,10 +466,16 @@ def replace_prefix(s3, bucket: str, prefix: str, table) -> str:
 
 def curate_interval(s3, bucket: str, table: str, dt: str) -> dict:
     """Curates one table's interval from S3 raw into curated/ + quarantine/ and writes the counts report last."""
-    result = curate(read_raw(s3, bucket, table, dt), table)
-    report = {**result.report, "dt": dt,
-              "curated": replace_prefix(s3, bucket, interval_prefix(CURATED, table, dt), result.valid),
-              "quarantine": replace_prefix(s3, bucket, interval_prefix(QUARANTINE, table, dt), result.quarantine)}
+    workdir = tempfile.mkdtemp(prefix=f"curate-{table}-")
+    try:
+        report = curate_files(download_raw(s3, bucket, table, dt, workdir), table, workdir)
+        report = {**report, "dt": dt,
+                  "curated": replace_prefix(s3, bucket, interval_prefix(CURATED, table, dt),
+                                            os.path.join(workdir, "curated.parquet")),
+                  "quarantine": replace_prefix(s3, bucket, interval_prefix(QUARANTINE, table, dt),
+                                               os.path.join(workdir, "quarantine.parquet"))}
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     report_key = interval_prefix(REPORTS, table, dt) + "counts.json"
     s3.put_object(Bucket=bucket, Key=report_key, Body=json.dumps(report, indent=2).encode(), ContentType="application/json")
     report["report"] = f"s3://{bucket}/{report_key}"

@@ -8,6 +8,7 @@ from mwaa_platform.settings import settings
 
 CRAWLER_NAME = "retail_raw"
 CURATE_JOB_NAME = "retail_curate"
+CURATE_PYTHON_MODULES = "duckdb>=1.4.4,pyarrow>=14.0"  # comma-separated as Glue reads it: no ranges with commas
 INTERVAL_DATE = "{{ data_interval_start.strftime('%Y-%m-%d') }}"
 
 
@@ -36,7 +37,10 @@ def curate_job_kwargs() -> dict:
         "create_job_kwargs": {
             "Command": {"Name": "pythonshell", "PythonVersion": "3.9",
                         "ScriptLocation": glue_script_uri("curate_retail.py")},
-            "DefaultArguments": {"--extra-py-files": glue_script_uri("retail_curation.py")},
+            # The curation streams through DuckDB: not in pythonshell 3.9's preloaded analytics set, so Glue pip-
+            # installs it (newest release for Python 3.9: 1.4.x); the local cloud checks the local Python has it.
+            "DefaultArguments": {"--extra-py-files": glue_script_uri("retail_curation.py"),
+                                 "--additional-python-modules": CURATE_PYTHON_MODULES},
             "MaxCapacity": 1.0,
             "MaxRetries": 0,  # Airflow owns retries (retry-safe: see mwaa_platform.operators.glue)
             "Timeout": 60,

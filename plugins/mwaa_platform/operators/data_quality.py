@@ -1,7 +1,9 @@
 """DataQualityGateOperator: fails the task (and so stops the load) when curated data breaches its suite.
 
 Our own small operator because the Great Expectations Airflow provider does not resolve under MWAA's pins;
-the logic is mwaa_platform.data_quality.check_curated, unit-tested without Airflow.
+the logic is mwaa_platform.data_quality.check_curated, unit-tested without Airflow: the suite is evaluated as
+SQL (derived from the GE suite) by DuckDB over the curated Parquet, so the task's memory does not grow with the
+interval.
 """
 
 from __future__ import annotations
