@@ -39,7 +39,7 @@ def test_first_training_is_logged_registered_and_becomes_champion(ml, first):
     assert version.tags["airflow.dag_id"] == "ml_train" and version.tags["airflow.run_id"]
     run = client.get_run(version.run_id)
     assert run.info.status == "FINISHED"
-    assert run.data.metrics["validation_auc"] > 0.65, run.data.metrics  # the synthetic history has a real signal
+    assert run.data.metrics["validation_auc"] > 0.65, run.data.metrics  # the seeded history has a real signal
     assert {"n_estimators", "max_depth", "learning_rate"} <= set(run.data.params)
     assert run.data.tags["sagemaker.instance_type"] == "ml.m5.large" and "sagemaker_training_seconds" in run.data.metrics
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
