@@ -38,6 +38,7 @@ BAD_VALUES = [
     (["bench", "parse", "--dags-folder", "no/such/dir"], "argument --dags-folder: no/such/dir: no such directory"),
     (["bench", "etl", "--seed", "-1"], "argument --seed: -1 is not a seed (0-4294967295)"),
     (["bench", "etl", "--order-lines", "0"], "argument --order-lines: 0 must be at least 1"),
+    (["bench", "ml", "--customers", "0"], "argument --customers: 0 must be at least 1"),
     (["bench", "glue", "--runs", "0"], "argument --runs: 0 must be at least 1"),
     (["bench", "redshift", "--requests", "-1"], "argument --requests: -1 must be at least 1"),
 ]

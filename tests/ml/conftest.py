@@ -56,6 +56,8 @@ class MlStack:
 
 @pytest.fixture(scope="session")
 def ml(local_cloud, tmp_path_factory):
+    # A generous start deadline: on a loaded shared machine MLflow's first start (schema migration) took > 5 min.
+    mlflow_server.START_TIMEOUT_S = max(mlflow_server.START_TIMEOUT_S, 900)
     folder = Path(tempfile.mkdtemp(prefix="mwaa-ml-e2e-"))  # not pytest's tmp: PostgreSQL may run as `pgserver`
     pg_dsn = postgres.ensure_server(folder / "pg", port=0)
     stack = LocalStack.up(local_cloud.endpoint_url, postgres.create_database("ml_source", pg_dsn),
