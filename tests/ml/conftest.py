@@ -59,22 +59,25 @@ def ml(local_cloud, tmp_path_factory):
     # A generous start deadline: on a loaded shared machine MLflow's first start (schema migration) took > 5 min.
     mlflow_server.START_TIMEOUT_S = max(mlflow_server.START_TIMEOUT_S, 900)
     folder = Path(tempfile.mkdtemp(prefix="mwaa-ml-e2e-"))  # not pytest's tmp: PostgreSQL may run as `pgserver`
-    pg_dsn = postgres.ensure_server(folder / "pg", port=0)
-    stack = LocalStack.up(local_cloud.endpoint_url, postgres.create_database("ml_source", pg_dsn),
-                          tmp_path_factory.mktemp("airflow-home"))
-    port = free_port()
     state = tmp_path_factory.mktemp("mlflow")
-    config = provision.local_settings()
-    server = mlflow_server.ensure_server(local_cloud.endpoint_url, config["mlflow"]["artifact_bucket"], port=port,
-                                         state_dir=state, postgres_dsn=pg_dsn)
-    harness = MlStack(stack, server, state, pg_dsn, port)
-    harness.set_connection(server.connection())
-    redshift, s3 = stack.client("redshift-data"), stack.client("s3")
-    warehouse.reset_schema(redshift)
-    s3.create_bucket(Bucket=config["ml"]["bucket"]) if config["ml"]["bucket"] != config["data_lake_bucket"] else None
-    seed_warehouse.load_orders(redshift, s3, config["data_lake_bucket"], config["redshift"]["iam_role"], HISTORY,
-                               warehouse.WORKGROUP, warehouse.DATABASE)
-    yield harness
-    mlflow_server.stop_at(state)
-    postgres.stop(folder / "pg")
-    shutil.rmtree(folder, ignore_errors=True)
+    try:  # a failed setup stops what it started too (a leaked PostgreSQL outlives the session)
+        pg_dsn = postgres.ensure_server(folder / "pg", port=0)
+        stack = LocalStack.up(local_cloud.endpoint_url, postgres.create_database("ml_source", pg_dsn),
+                              tmp_path_factory.mktemp("airflow-home"))
+        port = free_port()
+        config = provision.local_settings()
+        server = mlflow_server.ensure_server(local_cloud.endpoint_url, config["mlflow"]["artifact_bucket"], port=port,
+                                             state_dir=state, postgres_dsn=pg_dsn)
+        harness = MlStack(stack, server, state, pg_dsn, port)
+        harness.set_connection(server.connection())
+        redshift, s3 = stack.client("redshift-data"), stack.client("s3")
+        warehouse.reset_schema(redshift)
+        if config["ml"]["bucket"] != config["data_lake_bucket"]:
+            s3.create_bucket(Bucket=config["ml"]["bucket"])
+        seed_warehouse.load_orders(redshift, s3, config["data_lake_bucket"], config["redshift"]["iam_role"], HISTORY,
+                                   warehouse.WORKGROUP, warehouse.DATABASE)
+        yield harness
+    finally:
+        mlflow_server.stop_at(state)
+        postgres.stop(folder / "pg")
+        shutil.rmtree(folder, ignore_errors=True)

@@ -8,7 +8,7 @@ import pytest
 
 from tests.cloud.glue.airflow_context import FakeTaskInstance, context
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(2400)]  # several DAG runs; generous on a loaded machine
 MODEL = "retail-repeat-purchase"
 
 
