@@ -73,8 +73,12 @@ def test_the_mlflow_run_link_airflow_stored_opens_the_registered_run(ml, first):
     expected = f"{ml.server.url}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
     for task_id in ("log_training", "register_and_promote"):  # what the UI's "MLflow run" button opens
         assert _stored_xcom(ml, first.run_id, task_id, "_link_MlflowRunLink") == expected
-    with urllib.request.urlopen(expected.split("#")[0], timeout=30) as page:  # the UI serves that address
-        assert page.status == 200
+    import base64
+
+    login = base64.b64encode(f"{ml.server.username}:{ml.server.password}".encode()).decode()
+    page = urllib.request.Request(expected.split("#")[0], headers={"Authorization": f"Basic {login}"})
+    with urllib.request.urlopen(page, timeout=30) as answer:  # the UI (basic auth) serves that address
+        assert answer.status == 200
 
 
 def test_a_worse_model_stays_challenger_and_the_decision_is_recorded(ml, first):
