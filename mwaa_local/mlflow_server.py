@@ -171,7 +171,10 @@ def ensure_server(endpoint_url: str, artifact_bucket: str, port: int = DEFAULT_P
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
            "AWS_DEFAULT_REGION": "us-east-1", "MLFLOW_S3_ENDPOINT_URL": endpoint_url, "AWS_ENDPOINT_URL": endpoint_url,
            "MLFLOW_AUTH_CONFIG_PATH": str(_auth_config(state_dir)), "MLFLOW_AUTH_ADMIN_PASSWORD": creds["password"],
-           "MLFLOW_FLASK_SERVER_SECRET_KEY": creds["flask_secret"]}
+           "MLFLOW_FLASK_SERVER_SECRET_KEY": creds["flask_secret"],
+           # No GenAI job runner: its seven huey consumers cost ~2 GB of RSS and minutes of start-up on a loaded
+           # machine, and nothing here submits MLflow server jobs.
+           "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     log = open(state_dir / "server.log", "ab")  # noqa: SIM115 - the child keeps it
     # Own session = own process group: stop() ends uvicorn and its workers together.
     process = subprocess.Popen(command, env=env, cwd=state_dir, stdout=log, stderr=subprocess.STDOUT,

@@ -18,6 +18,17 @@ def _database(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _history_days(text: str) -> int:
+    import argparse
+
+    from mwaa_local.seed.generate import MAX_HISTORY_DAYS
+
+    value = _args._int(text)
+    if not 0 <= value <= MAX_HISTORY_DAYS:
+        raise argparse.ArgumentTypeError(f"{value} is not a number of days (0-{MAX_HISTORY_DAYS})")
+    return value
+
+
 def add_arguments(parser):
     parser.add_argument("--orders", type=_args.positive, default=20_000,
                         help="orders in total, spread evenly over the days (order lines are ~3x; customers orders/4)")
@@ -25,6 +36,11 @@ def add_arguments(parser):
                         help=f"random seed, 0-{_args.MAX_SEED}: same seed and sizes = same data")
     parser.add_argument("--start", type=_args.date, default=dt.date(2024, 1, 1), help="first data interval (YYYY-MM-DD)")
     parser.add_argument("--days", type=_args.positive, default=3, help="number of daily data intervals")
+    parser.add_argument("--history-days", type=_history_days, default=0,
+                        help="days of order history before --start with a repeat-purchase signal, imported on the first "
+                             "interval (what ml_train learns from; 0-3650, default 0: none)")
+    parser.add_argument("--customers", type=_args.positive, default=None,
+                        help="customers (default: orders / 4, at least 50)")
     parser.add_argument("--dirt", default="",
                         help="comma-separated dirt kinds to inject: null_keys,negative_amounts,malformed,duplicates,"
                              "schema_drift,late_updates, or all")
@@ -46,11 +62,16 @@ def run(args) -> int:
     from mwaa_local.seed import dirt, load
     from mwaa_local.seed.generate import Plan
 
-    plan = Plan(orders=args.orders, start=args.start, days=args.days, seed=args.seed)
+    plan = Plan(orders=args.orders, start=args.start, days=args.days, seed=args.seed,
+                history_days=args.history_days, customer_count=args.customers or 0)
     try:
         plan.interval(plan.days)
     except OverflowError:
         raise UserError(f"--start {args.start} plus --days {args.days} runs past the year 9999") from None
+    try:
+        plan.interval(-plan.history_days - 1)
+    except OverflowError:
+        raise UserError(f"--start {args.start} minus --history-days {args.history_days} is before the year 1") from None
     kinds = dirt.parse_kinds(args.dirt)
     day = plan.days - 1 if args.dirt_day is None else (args.dirt_day - plan.start).days
     if kinds:
@@ -69,8 +90,9 @@ def run(args) -> int:
                   + ", ".join(f"{n:,} {table}" for table, n in replaced.items()) + ")"
                   + (" - also the demo's source; `./mwaa-local demo` seeds its own again"
                      if args.database == "retail" else ""), flush=True)
-        print(f"seeding {plan.orders:,} orders over {plan.days} day(s) from {plan.start} (seed {plan.seed}) into {dsn}",
-              flush=True)
+        print(f"seeding {plan.orders:,} orders over {plan.days} day(s) from {plan.start} (seed {plan.seed}) into {dsn}"
+              + (f", with {plan.history_days} days of history before it (imported on {plan.start})"
+                 if plan.history_days else ""), flush=True)
         manifest = load.seed(dsn, plan, kinds, day, args.dirt_rows)
         print(f"{'table':<12} " + " ".join(f"{d:>12}" for d in manifest["intervals"]) + f" {'total':>12}")
         for table, per_day in manifest["clean_rows"].items():

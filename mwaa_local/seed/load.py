@@ -55,6 +55,9 @@ def seed(dsn: str, plan: Plan, dirt: Iterable[str] = (), dirt_day: int | None = 
             ids = generate.OrderIds()
             for day in range(plan.days):
                 add("customers", day, _copy(cur, "customers", generate.customers(plan, day)))
+                for order_chunk, item_chunk in generate.history_orders(plan, ids, prices) if day == 0 else ():
+                    add("orders", day, _copy(cur, "orders", order_chunk))  # imported on day 0 (updated_at)
+                    add("order_items", day, _copy(cur, "order_items", item_chunk))
                 for order_chunk, item_chunk in generate.orders(plan, day, ids, prices):
                     add("orders", day, _copy(cur, "orders", order_chunk))
                     add("order_items", day, _copy(cur, "order_items", item_chunk))
@@ -67,7 +70,8 @@ def seed(dsn: str, plan: Plan, dirt: Iterable[str] = (), dirt_day: int | None = 
     return {
         "dsn": dsn,
         "schema": schema.SCHEMA,
-        "plan": {"orders": plan.orders, "start": plan.start.isoformat(), "days": plan.days, "seed": plan.seed},
+        "plan": {"orders": plan.orders, "start": plan.start.isoformat(), "days": plan.days, "seed": plan.seed,
+                 "history_days": plan.history_days, "customers": plan.customers},
         "intervals": [plan.interval(d).isoformat() for d in range(plan.days)],
         "clean_rows": counts,
         "dirt": injected,

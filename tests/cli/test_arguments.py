@@ -26,6 +26,8 @@ BAD_VALUES = [
     (["seed-data", "--dirt-day", "yesterday"], "argument --dirt-day: 'yesterday' is not a date like 2024-01-31"),
     (["seed-data", "--days", "0"], "argument --days: 0 must be at least 1"),
     (["seed-data", "--dirt-rows", "0"], "argument --dirt-rows: 0 must be at least 1"),
+    (["seed-data", "--history-days", "-1"], "argument --history-days: -1 is not a number of days (0-3650)"),
+    (["seed-data", "--customers", "0"], "argument --customers: 0 must be at least 1"),
     (["seed-data", "--database", "Retail-DB"], "argument --database: database name 'Retail-DB' must be lower-case"),
     (["sql", "--port", "65536", "SELECT 1"], "argument --port: 65536 is not a TCP port (1-65535)"),
     (["sql", "--max-rows", "0", "SELECT 1"], "argument --max-rows: 0 must be at least 1"),
@@ -36,6 +38,7 @@ BAD_VALUES = [
     (["bench", "parse", "--dags-folder", "no/such/dir"], "argument --dags-folder: no/such/dir: no such directory"),
     (["bench", "etl", "--seed", "-1"], "argument --seed: -1 is not a seed (0-4294967295)"),
     (["bench", "etl", "--order-lines", "0"], "argument --order-lines: 0 must be at least 1"),
+    (["bench", "ml", "--customers", "0"], "argument --customers: 0 must be at least 1"),
     (["bench", "glue", "--runs", "0"], "argument --runs: 0 must be at least 1"),
     (["bench", "redshift", "--requests", "-1"], "argument --requests: -1 must be at least 1"),
 ]

@@ -1,6 +1,7 @@
 """The ML stack for end-to-end tests: the session's local cloud, a PostgreSQL and a real MLflow server (basic auth,
 artifacts in the local S3) of their own, a migrated Airflow metadata DB, the mlflow_default connection in the local
-Secrets Manager, and a warehouse holding a synthetic order history with a real signal."""
+Secrets Manager, and a warehouse holding the seed generator's order history (`Plan.history_days`: a real
+repeat-purchase signal), loaded as the ETL's load leaves it."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ import pytest
 from mwaa_local import mlflow_server, postgres, provision
 from mwaa_local.cloud.process import free_port
 from mwaa_local.local_stack import LocalStack
+from mwaa_local.seed import warehouse as seed_warehouse
+from mwaa_local.seed.generate import Plan
 from tests.ml import warehouse
 
-HISTORY = {"customers": 1_500, "days": 120, "start": dt.date(2026, 1, 1), "seed": 11}
+HISTORY = Plan(orders=1_500, start=dt.date(2026, 1, 1), days=3, seed=11, history_days=120, customer_count=3_000)
 
 
 class MlStack:
@@ -53,23 +56,28 @@ class MlStack:
 
 @pytest.fixture(scope="session")
 def ml(local_cloud, tmp_path_factory):
+    # A generous start deadline: on a loaded shared machine MLflow's first start (schema migration) took > 5 min.
+    mlflow_server.START_TIMEOUT_S = max(mlflow_server.START_TIMEOUT_S, 900)
     folder = Path(tempfile.mkdtemp(prefix="mwaa-ml-e2e-"))  # not pytest's tmp: PostgreSQL may run as `pgserver`
-    pg_dsn = postgres.ensure_server(folder / "pg", port=0)
-    stack = LocalStack.up(local_cloud.endpoint_url, postgres.create_database("ml_source", pg_dsn),
-                          tmp_path_factory.mktemp("airflow-home"))
-    port = free_port()
     state = tmp_path_factory.mktemp("mlflow")
-    config = provision.local_settings()
-    server = mlflow_server.ensure_server(local_cloud.endpoint_url, config["mlflow"]["artifact_bucket"], port=port,
-                                         state_dir=state, postgres_dsn=pg_dsn)
-    harness = MlStack(stack, server, state, pg_dsn, port)
-    harness.set_connection(server.connection())
-    redshift, s3 = stack.client("redshift-data"), stack.client("s3")
-    warehouse.reset_schema(redshift)
-    s3.create_bucket(Bucket=config["ml"]["bucket"]) if config["ml"]["bucket"] != config["data_lake_bucket"] else None
-    orders, items = warehouse.synthetic_history(**HISTORY)
-    warehouse.load_history(redshift, s3, config["data_lake_bucket"], orders, items, config["redshift"]["iam_role"])
-    yield harness
-    mlflow_server.stop_at(state)
-    postgres.stop(folder / "pg")
-    shutil.rmtree(folder, ignore_errors=True)
+    try:  # a failed setup stops what it started too (a leaked PostgreSQL outlives the session)
+        pg_dsn = postgres.ensure_server(folder / "pg", port=0)
+        stack = LocalStack.up(local_cloud.endpoint_url, postgres.create_database("ml_source", pg_dsn),
+                              tmp_path_factory.mktemp("airflow-home"))
+        port = free_port()
+        config = provision.local_settings()
+        server = mlflow_server.ensure_server(local_cloud.endpoint_url, config["mlflow"]["artifact_bucket"], port=port,
+                                             state_dir=state, postgres_dsn=pg_dsn)
+        harness = MlStack(stack, server, state, pg_dsn, port)
+        harness.set_connection(server.connection())
+        redshift, s3 = stack.client("redshift-data"), stack.client("s3")
+        warehouse.reset_schema(redshift)
+        if config["ml"]["bucket"] != config["data_lake_bucket"]:
+            s3.create_bucket(Bucket=config["ml"]["bucket"])
+        seed_warehouse.load_orders(redshift, s3, config["data_lake_bucket"], config["redshift"]["iam_role"], HISTORY,
+                                   warehouse.WORKGROUP, warehouse.DATABASE)
+        yield harness
+    finally:
+        mlflow_server.stop_at(state)
+        postgres.stop(folder / "pg")
+        shutil.rmtree(folder, ignore_errors=True)

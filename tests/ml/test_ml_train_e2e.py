@@ -8,7 +8,7 @@ import pytest
 
 from tests.cloud.glue.airflow_context import FakeTaskInstance, context
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(2400)]  # several DAG runs; generous on a loaded machine
 MODEL = "retail-repeat-purchase"
 
 
@@ -39,7 +39,7 @@ def test_first_training_is_logged_registered_and_becomes_champion(ml, first):
     assert version.tags["airflow.dag_id"] == "ml_train" and version.tags["airflow.run_id"]
     run = client.get_run(version.run_id)
     assert run.info.status == "FINISHED"
-    assert run.data.metrics["validation_auc"] > 0.65, run.data.metrics  # the synthetic history has a real signal
+    assert run.data.metrics["validation_auc"] > 0.65, run.data.metrics  # the seeded history has a real signal
     assert {"n_estimators", "max_depth", "learning_rate"} <= set(run.data.params)
     assert run.data.tags["sagemaker.instance_type"] == "ml.m5.large" and "sagemaker_training_seconds" in run.data.metrics
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
@@ -49,6 +49,36 @@ def test_first_training_is_logged_registered_and_becomes_champion(ml, first):
                          columns=["recency_days", "tenure_days", "frequency", "monetary", "avg_order_value",
                                   "max_order_value", "avg_basket_items", "avg_basket_products"])
     assert set(model.predict(frame)) <= {0, 1}
+
+
+def _stored_xcom(ml, run_id: str, task_id: str, key: str):
+    """An XCom of the run as Airflow stored it (the metadata DB of the e2e runs)."""
+    import json
+    import sqlite3
+
+    home = ml.stack.env()["AIRFLOW_HOME"]
+    with sqlite3.connect(f"{home}/airflow.db") as db:
+        rows = db.execute("SELECT value FROM xcom WHERE dag_id = 'ml_train' AND run_id = ? AND task_id = ? AND key = ?",
+                          (run_id, task_id, key)).fetchall()
+    assert len(rows) == 1, rows
+    return json.loads(rows[0][0])
+
+
+def test_the_mlflow_run_link_airflow_stored_opens_the_registered_run(ml, first):
+    import urllib.request
+
+    client = ml.client()
+    [version] = [v for v in versions(client) if v.tags["airflow.run_id"] == first.run_id]
+    run = client.get_run(version.run_id)
+    expected = f"{ml.server.url}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
+    for task_id in ("log_training", "register_and_promote"):  # what the UI's "MLflow run" button opens
+        assert _stored_xcom(ml, first.run_id, task_id, "_link_MlflowRunLink") == expected
+    import base64
+
+    login = base64.b64encode(f"{ml.server.username}:{ml.server.password}".encode()).decode()
+    page = urllib.request.Request(expected.split("#")[0], headers={"Authorization": f"Basic {login}"})
+    with urllib.request.urlopen(page, timeout=30) as answer:  # the UI (basic auth) serves that address
+        assert answer.status == 200
 
 
 def test_a_worse_model_stays_challenger_and_the_decision_is_recorded(ml, first):
@@ -116,6 +146,53 @@ def test_no_feature_rows_fails_at_the_check_and_registers_nothing(ml, first):
     assert result.state == "failed" and result.tasks["check_features"] == "failed"
     assert result.tasks["train"] != "success"
     assert "no customers with orders before the cutoff 2025-06-01" in result.log_file.read_text()
+    assert len(versions(ml.client())) == before
+
+
+def test_one_label_class_fails_at_the_check_and_registers_nothing(ml, first):
+    from tests.ml.warehouse import sql
+
+    before = len(versions(ml.client()))
+    redshift = ml.stack.client("redshift-data")
+    window = "created_at > TIMESTAMP '2025-11-01 00:00:00' AND created_at <= TIMESTAMP '2025-12-01 00:00:00'"
+    sql(redshift, f"CREATE TABLE analytics.held_back AS SELECT * FROM analytics.fact_orders WHERE {window}")
+    sql(redshift, f"DELETE FROM analytics.fact_orders WHERE {window}")  # nobody buys in the label window
+    try:
+        result = ml.run({"cutoff": "2025-11-01"})
+    finally:
+        sql(redshift, "INSERT INTO analytics.fact_orders SELECT * FROM analytics.held_back")
+        sql(redshift, "DROP TABLE analytics.held_back")
+    assert result.state == "failed" and result.tasks["check_features"] == "failed"
+    assert result.tasks["train"] != "success"
+    assert "did not buy again within the label window after 2025-11-01: the label has one class only" in \
+        result.log_file.read_text()
+    assert len(versions(ml.client())) == before
+
+
+def test_too_small_a_validation_set_fails_at_the_check_and_registers_nothing(ml, first):
+    import re
+
+    before = len(versions(ml.client()))
+    result = ml.run({"cutoff": "2025-09-15"})  # two weeks into the history: few customers yet
+    assert result.state == "failed" and result.tasks["check_features"] == "failed"
+    assert result.tasks["train"] != "success"
+    assert re.search(r"the validation split has \d+ rows, fewer than min_validation_rows=20: too small to score",
+                     result.log_file.read_text())
+    assert len(versions(ml.client())) == before
+
+
+def test_missing_mlflow_connection_fails_logging_clearly_and_registers_nothing(ml, first):
+    before = len(versions(ml.client()))
+    secrets = ml.stack.client("secretsmanager")
+    secrets.delete_secret(SecretId="airflow/connections/mlflow_default", ForceDeleteWithoutRecovery=True)
+    try:
+        result = ml.run()
+    finally:
+        ml.set_connection(ml.server.connection())
+    assert result.state == "failed" and result.tasks["log_training"] == "failed"
+    assert result.tasks["register_and_promote"] != "success"
+    assert "Airflow connection 'mlflow_default' is not defined: add it to the secrets backend " \
+           "(airflow/connections/mlflow_default)" in result.log_file.read_text()
     assert len(versions(ml.client())) == before
 
 

@@ -5,7 +5,7 @@
   retry finds the run an earlier try made (by tags) instead of creating a ghost; a failure marks the run FAILED.
 - RegisterAndPromoteOperator: registers the run's model and sets alias `champion` only when it beats the current
   champion by the margin (else `challenger`), recording the decision and both numbers on the version.
-- MlflowRunLink: the "MLflow run" button on these tasks.
+The "MLflow run" button on these tasks is mwaa_platform.ml.links.MlflowRunLink.
 """
 
 from __future__ import annotations
@@ -15,17 +15,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom
 from airflow.sdk import BaseOperator
 
-RUN_URL_KEY = "mlflow_run_url"
-
-
-class MlflowRunLink(BaseOperatorLink):
-    name = "MLflow run"
-
-    def get_link(self, operator, *, ti_key) -> str:
-        return XCom.get_value(key=RUN_URL_KEY, ti_key=ti_key) or ""
+from mwaa_platform.ml.links import RUN_URL_KEY, MlflowRunLink, run_url
 
 
 def _fail(message: str):
@@ -88,8 +80,8 @@ class LogSageMakerTrainingOperator(BaseOperator):
             else:
                 run = client.create_run(experiment_id, tags=tags, run_name=self.training_job_name)
         run_id = run.info.run_id
-        run_url = f"{hook.target().ui_url}/#/experiments/{experiment_id}/runs/{run_id}" if hook.target().ui_url else ""
-        ti.xcom_push(key=RUN_URL_KEY, value=run_url)
+        url = run_url(hook.target().ui_url, experiment_id, run_id)
+        ti.xcom_push(key=RUN_URL_KEY, value=url)
         try:
             with hook.errors("log the training job to"):
                 model_uri = self._log(client, run_id, job, tags, S3Hook(aws_conn_id=self.aws_conn_id).get_conn())
@@ -101,8 +93,8 @@ class LogSageMakerTrainingOperator(BaseOperator):
                 self.log.warning("could not mark MLflow run %s FAILED; the next try will reuse it", run_id)
             raise
         metrics = client.get_run(run_id).data.metrics
-        self.log.info("MLflow run %s: %s", run_url or run_id, metrics)
-        return {"run_id": run_id, "experiment_id": experiment_id, "model_uri": model_uri, "run_url": run_url,
+        self.log.info("MLflow run %s: %s", url or run_id, metrics)
+        return {"run_id": run_id, "experiment_id": experiment_id, "model_uri": model_uri, "run_url": url,
                 "metrics": metrics, "training_job_name": self.training_job_name}
 
     def _experiment(self, client) -> str:
