@@ -126,3 +126,17 @@ def start_mlflow(services: Services, port: int) -> mlflow_server.MlflowServer:
         services.started.append("mlflow")
     mlflow_server.store_connection(services.endpoint_url, server, config["connection_id"])
     return server
+
+
+def forget_dead_mlflow() -> None:
+    """Drops the MLflow pid record if its process is gone (a live server is left alone)."""
+    import psutil
+
+    path = mlflow_server.pid_record_path()
+    try:
+        record = json.loads(path.read_text())
+        alive = abs(psutil.Process(record["pid"]).create_time() - record["process_started"]) < 2
+    except (OSError, ValueError, KeyError, psutil.Error):
+        alive = False
+    if not alive:
+        path.unlink(missing_ok=True)

@@ -149,6 +149,8 @@ class Supervisor:
 
                 mlflow_server.stop()
                 self.mlflow.join(60)
+            if "error" in self.mlflow_result:  # a server that died starting leaves its record behind
+                services.forget_dead_mlflow()
             # Ctrl-C in the foreground or a failure before ready ends what this `up` started; `down` ends the rest.
             if self.services and (not ready or not self.options.detached):
                 self.services.stop_started()
