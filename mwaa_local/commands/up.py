@@ -29,6 +29,7 @@ def add_arguments(parser):
     parser.add_argument("--api-port", type=_args.port, default=8080, help="Airflow UI / REST API port on 127.0.0.1")
     parser.add_argument("--mlflow-port", type=_args.port, default=5000,
                         help="MLflow UI / API port on 127.0.0.1 (MLflow starts when dags/ml_*.py exist)")
+    parser.add_argument("--no-mlflow", action="store_true", help="do not start MLflow even if the ML DAGs exist")
     parser.add_argument("--dsn", default=None,
                         help="postgresql:// URL of the metadata DB to use instead of the embedded server's `airflow`")
     parser.add_argument("--variables", type=_json_object_file, default={},
@@ -46,7 +47,7 @@ def run(args) -> int:
         services.sqlalchemy_url(args.dsn)  # a wrong scheme is refused before anything starts
     options = supervisor.UpOptions(args.port, args.api_port, args.dsn, args.variables, args.ready_timeout,
                                    args.startup_script, detached=detach.is_detached_child(),
-                                   mlflow_port=args.mlflow_port)
+                                   mlflow_port=args.mlflow_port, mlflow=not args.no_mlflow)
     if args.detach:
         return detach.start_detached(options)
     return supervisor.Supervisor(options).run()

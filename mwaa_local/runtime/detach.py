@@ -24,6 +24,8 @@ def _child_argv(options: supervisor.UpOptions) -> list[str]:
             "--ready-timeout", str(int(options.ready_timeout)), "--mlflow-port", str(options.mlflow_port)]
     if options.dsn:
         argv += ["--dsn", options.dsn]
+    if not options.mlflow:
+        argv += ["--no-mlflow"]
     if options.startup_script:
         argv += ["--startup-script", str(options.startup_script.resolve())]
     if options.variables:

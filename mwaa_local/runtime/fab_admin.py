@@ -2,11 +2,13 @@
 IAM principals to) and the local admin user, whose password is credentials.admin_login's.
 
 `up` checks the metadata DB first (one SELECT and a password-hash check, no Airflow import); only when a role or the
-admin is missing, or the admin's password changed, a child process builds FAB's app (~10 s of imports), syncs the
-roles and creates the admin or resets its password. The password reaches the child in its environment, never argv."""
+admin is missing, the admin's password changed, or the FAB provider is not the one that last synced this DB (a
+marker file), a child process builds FAB's app (~10 s of imports), syncs the roles and their permissions and creates
+the admin or resets its password. The password reaches the child in its environment, never argv."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -47,9 +49,21 @@ def admin_is_current(sql_alchemy_conn: str, user: str, password: str) -> bool:
     return set(MWAA_ROLES) <= roles and row is not None and bool(row[0]) and check_password_hash(row[0], password)
 
 
-def ensure_admin(env: dict[str, str], user: str, password: str, log_file: Path, timeout: float = 600) -> bool:
-    """Makes the roles and the admin current (see the module doc); True if the child had to run."""
-    if admin_is_current(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], user, password):
+def _synced_by(sql_alchemy_conn: str) -> dict:
+    from importlib.metadata import version
+
+    return {"fab": version("apache-airflow-providers-fab"), "db": sql_alchemy_conn}
+
+
+def ensure_admin(env: dict[str, str], user: str, password: str, log_file: Path, marker: Path,
+                 timeout: float = 600) -> bool:
+    """Makes the roles, their permissions and the admin current (see the module doc); True if the child ran."""
+    url = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    try:
+        synced = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        synced = {}
+    if synced == _synced_by(url) and admin_is_current(url, user, password):
         return False
     log_file.parent.mkdir(parents=True, exist_ok=True)
     child_env = {**env, PASSWORD_FOR_CHILD: password, "PYTHONPATH": str(paths.ROOT)}
@@ -64,6 +78,8 @@ def ensure_admin(env: dict[str, str], user: str, password: str, log_file: Path, 
         raise UserError(f"creating the FAB admin user failed (exit {done.returncode}); see {log_file}")
     if not admin_is_current(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], user, password):
         raise UserError(f"the FAB admin user {user!r} is still not an Admin with the expected password; see {log_file}")
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(_synced_by(url)))
     return True
 
 

@@ -69,6 +69,7 @@ class UpOptions:
     startup_script: Path | None = None
     detached: bool = False  # running as the background child of `up --detach`
     mlflow_port: int = 5000
+    mlflow: bool = True  # start MLflow when the ML DAGs exist (--no-mlflow: tests that need no MLflow)
 
 
 _T0 = time.monotonic()
@@ -173,7 +174,7 @@ class Supervisor:
         deployed = self.services.deploy()
         say(f"deployed the working tree to s3://{self.services.bucket}/ ({len(deployed.uploaded)} uploaded, "
             f"{len(deployed.unchanged)} unchanged)")
-        if services.ml_dags():  # MLflow starts while Airflow bootstraps; ready waits for it
+        if self.options.mlflow and services.ml_dags():  # MLflow starts while Airflow bootstraps; ready waits for it
             self.mlflow = threading.Thread(target=self._start_mlflow, name="mlflow", daemon=True)
             self.mlflow.start()
         login = credentials.admin_login(passwords_file())
@@ -197,7 +198,8 @@ class Supervisor:
         ran = components.migrate_unless_current(base_env, logs_dir() / "db-migrate.log", root() / "migrated.json")
         say("airflow db migrate: done" if ran else "airflow db migrate: skipped (the DB is at the revision this "
             "Airflow version migrated it to)")
-        changed = fab_admin.ensure_admin(base_env, login.user, login.password, logs_dir() / "fab-admin.log")
+        changed = fab_admin.ensure_admin(base_env, login.user, login.password, logs_dir() / "fab-admin.log",
+                                         root() / "fab-synced.json")
         say(f"FAB auth manager: roles {', '.join(fab_admin.MWAA_ROLES)}; admin user "
             + ("created or its password set" if changed else "current"))
         for name in components.COMPONENTS:

@@ -80,7 +80,7 @@ def _button(driver, text: str, within=None):
 def _up(cli, ports: dict[str, int]) -> None:  # noqa: F811 - cli is the fixture
     env = cli.env() | {"MWAA_LOCAL_ADMIN_PASSWORD": PASSWORD}
     done = subprocess.run([str(ENTRY), "up", "--detach", "--port", str(ports["cloud"]), "--api-port",
-                           str(ports["api"]), "--mlflow-port", str(ports["mlflow"])], cwd=paths.ROOT, env=env,
+                           str(ports["api"]), "--no-mlflow"], cwd=paths.ROOT, env=env,
                           capture_output=True, text=True, timeout=1200, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -100,7 +100,7 @@ def _runs(api: str, token: str) -> list[dict]:
 def test_trigger_retail_etl_from_the_ui_and_see_it_succeed(cli):  # noqa: F811 - cli is the fixture
     chromium, chromedriver = _browser_paths()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    ports = {"cloud": process.free_port(), "api": process.free_port(), "mlflow": process.free_port()}
+    ports = {"cloud": process.free_port(), "api": process.free_port()}
     api = f"http://127.0.0.1:{ports['api']}"
     _up(cli, ports)
     # A manual run covers the daily interval that ends at its logical date (now): yesterday; today too, in case

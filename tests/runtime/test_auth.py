@@ -22,7 +22,7 @@ ROLES = {"Admin", "Op", "User", "Viewer"}
 def _up(cli, password: str, ports: dict[str, int]) -> subprocess.CompletedProcess:
     env = cli.env() | {"MWAA_LOCAL_ADMIN_PASSWORD": password}
     return subprocess.run([str(ENTRY), "up", "--detach", "--port", str(ports["cloud"]), "--api-port",
-                           str(ports["api"]), "--mlflow-port", str(ports["mlflow"])], cwd=paths.ROOT, env=env,
+                           str(ports["api"]), "--no-mlflow"], cwd=paths.ROOT, env=env,
                           capture_output=True, text=True, timeout=1200, stdin=subprocess.DEVNULL)
 
 
@@ -32,7 +32,7 @@ def _token(api: str, user: str, password: str) -> tuple[int, str | None]:
 
 
 def test_fab_login_roles_and_tokens(cli):
-    ports = {"cloud": process.free_port(), "api": process.free_port(), "mlflow": process.free_port()}
+    ports = {"cloud": process.free_port(), "api": process.free_port()}
     api = f"http://127.0.0.1:{ports['api']}"
     chosen = "local-Admin-pw-1"
     up = _up(cli, chosen, ports)
