@@ -145,11 +145,14 @@ class Supervisor:
             return 0 if ready else 130
         finally:
             self._stop_components()
-            if self.mlflow is not None and self.mlflow.is_alive():  # still starting: end it, then wait for the thread
+            if self.mlflow is not None and self.mlflow.is_alive():
+                # Still starting: end the recorded server until the thread gives up (it may record one later).
                 from mwaa_local import mlflow_server
 
-                mlflow_server.stop()
-                self.mlflow.join(60)
+                deadline = time.monotonic() + 600
+                while self.mlflow.is_alive() and time.monotonic() < deadline:
+                    mlflow_server.stop()
+                    self.mlflow.join(2)
             if "error" in self.mlflow_result:  # a server that died starting leaves its record behind
                 services.forget_dead_mlflow()
             # Ctrl-C in the foreground or a failure before ready ends what this `up` started; `down` ends the rest.
