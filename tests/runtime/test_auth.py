@@ -83,3 +83,20 @@ def test_fab_login_roles_and_tokens(cli):
     assert _token(api, "admin", changed)[0] == 201
     assert _token(api, "viewer1", "viewer-pw-1")[0] == 201  # other users are kept
     assert cli.run("down", timeout=300).returncode == 0
+
+
+def test_an_unreachable_db_is_never_current_and_a_failed_admin_setup_is_one_clear_error(tmp_path):
+    from mwaa_local.errors import UserError
+    from mwaa_local.runtime import fab_admin, settings
+
+    closed = f"postgresql+psycopg2://postgres@127.0.0.1:{process.free_port()}/airflow"
+    assert not fab_admin.admin_is_current(closed, "admin", "pw")
+    layout = settings.RuntimeLayout(tmp_path / "airflow", "http://127.0.0.1:1", closed, tmp_path / "passwords.json",
+                                    {"jwt_secret": "x" * 64, "api_secret_key": "k", "fernet_key": ""})
+    layout.airflow_home.mkdir()
+    env = settings.component_environment(layout, "us-east-1", {})
+    with pytest.raises(UserError, match="creating the FAB admin user failed .*fab-admin.log"):
+        fab_admin.ensure_admin(env, "admin", "pw", tmp_path / "fab-admin.log", tmp_path / "fab-synced.json",
+                               timeout=300)
+    assert not (tmp_path / "fab-synced.json").exists()  # nothing recorded as synced
+    assert "pw" not in (tmp_path / "fab-admin.log").read_text().split()  # the password stays out of the log
