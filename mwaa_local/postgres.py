@@ -96,6 +96,8 @@ def _running_port(data_dir: Path) -> int | None:
 
 def _port_free(port: int) -> bool:
     with socket.socket() as sock:
+        # SO_REUSEADDR as PostgreSQL sets it: a port in TIME_WAIT after a `stop` is free; a listener is not.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, port))
         except OSError:

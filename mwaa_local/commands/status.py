@@ -1,7 +1,8 @@
 """`./mwaa-local status`: what `up` runs, from the pid records, and whether the UI answers."""
 
 NAME = "status"
-HELP = "Show the local MWAA environment: each Airflow component (pid, alive), the local cloud, PostgreSQL, the UI."
+HELP = ("Show the local MWAA environment: each Airflow component (pid, alive), the local cloud, MLflow, PostgreSQL, "
+        "the UI.")
 
 
 def add_arguments(parser):
@@ -24,6 +25,8 @@ def run(args) -> int:
         if record.service.startswith("cloud-"):
             print(f"local cloud: {'running' if record.process() else 'stale record'} (pid {record.pid}, "
                   f"port {record.port})")
+    mlflow = _mlflow_record()
+    print(f"MLflow: {f'running on http://127.0.0.1:{mlflow[1]} (pid {mlflow[0]})' if mlflow else 'not running'}")
     port = postgres.running_port()
     print(f"PostgreSQL: {f'running on 127.0.0.1:{port}' if port else 'not running (embedded)'}")
     try:
@@ -37,3 +40,19 @@ def run(args) -> int:
         print(f"DAGs: {', '.join(sorted(ready['dags'])) or 'none'}"
               + (f"; import errors in {', '.join(ready['import_errors'])}" if ready["import_errors"] else ""))
     return 0 if up else 3
+
+
+def _mlflow_record() -> tuple[int, int] | None:
+    """(pid, port) of the MLflow server ./mwaa-local started, if it is alive."""
+    import json
+
+    import psutil
+
+    from mwaa_local import mlflow_server
+
+    try:
+        record = json.loads(mlflow_server.pid_record_path().read_text())
+        alive = abs(psutil.Process(record["pid"]).create_time() - record["process_started"]) < 2
+    except (OSError, ValueError, KeyError, psutil.Error):
+        return None
+    return (record["pid"], record["port"]) if alive else None

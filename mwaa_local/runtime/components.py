@@ -47,8 +47,9 @@ def migrate(env: dict[str, str], log_file: Path, timeout: float = 600) -> None:
         raise UserError(f"airflow db migrate failed (exit {done.returncode}); see {log_file}")
 
 
-def db_revision(sql_alchemy_conn: str) -> str | None:
-    """The metadata DB's alembic revision, or None (no such table yet, or the DB cannot be read)."""
+def db_revision(sql_alchemy_conn: str, table: str = "alembic_version") -> str | None:
+    """The metadata DB's alembic revision (Airflow's; the FAB auth manager's is in alembic_version_fab), or None
+    (no such table yet, or the DB cannot be read)."""
     import psycopg2
 
     try:
@@ -58,7 +59,7 @@ def db_revision(sql_alchemy_conn: str) -> str | None:
         return None
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT version_num FROM alembic_version")
+            cur.execute(f"SELECT version_num FROM {table}")
             row = cur.fetchone()
             return row[0] if row else None
     except psycopg2.Error:
@@ -68,8 +69,9 @@ def db_revision(sql_alchemy_conn: str) -> str | None:
 
 
 def migrate_unless_current(env: dict[str, str], log_file: Path, marker: Path) -> bool:
-    """`airflow db migrate`, skipped when the DB is at the revision a migrate by this Airflow version left before,
-    i.e. at this version's head (a no-op migrate costs ~10 s of imports). True if it ran."""
+    """`airflow db migrate` (Airflow's tables and, through the auth manager's DB manager, FAB's), skipped when both
+    are at the revisions a migrate by this Airflow version left before, i.e. at their heads (a no-op migrate costs
+    ~10 s of imports). True if it ran."""
     import json
 
     from mwaa_local.runtime.settings import AIRFLOW_VERSION
@@ -79,11 +81,15 @@ def migrate_unless_current(env: dict[str, str], log_file: Path, marker: Path) ->
         done = json.loads(marker.read_text())
     except (OSError, ValueError):
         done = {}
-    if done.get("revision") and done == {"airflow": AIRFLOW_VERSION, "revision": db_revision(url)}:
+    def current() -> dict:
+        return {"airflow": AIRFLOW_VERSION, "auth_manager": env.get("AIRFLOW__CORE__AUTH_MANAGER"),
+                "revision": db_revision(url), "fab_revision": db_revision(url, "alembic_version_fab")}
+
+    if done.get("revision") and done.get("fab_revision") and done == current():
         return False
     migrate(env, log_file)
     marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps({"airflow": AIRFLOW_VERSION, "revision": db_revision(url)}))
+    marker.write_text(json.dumps(current()))
     return True
 
 

@@ -21,9 +21,11 @@ def is_detached_child() -> bool:
 
 def _child_argv(options: supervisor.UpOptions) -> list[str]:
     argv = ["up", "--port", str(options.cloud_port), "--api-port", str(options.api_port),
-            "--ready-timeout", str(int(options.ready_timeout))]
+            "--ready-timeout", str(int(options.ready_timeout)), "--mlflow-port", str(options.mlflow_port)]
     if options.dsn:
         argv += ["--dsn", options.dsn]
+    if not options.mlflow:
+        argv += ["--no-mlflow"]
     if options.startup_script:
         argv += ["--startup-script", str(options.startup_script.resolve())]
     if options.variables:
@@ -58,6 +60,12 @@ def start_detached(options: supervisor.UpOptions) -> int:
                 login = credentials.read_login(supervisor.passwords_file())
                 print(f"[up] login: {login.user} / {login.password} (generated once; kept in "
                       f"{supervisor.passwords_file()}, mode 600)")
+            if ready.get("mlflow_password_generated"):
+                from mwaa_local import mlflow_server
+
+                kept = mlflow_server.default_state_dir() / "admin.json"
+                print(f"[up] MLflow login: {mlflow_server.ADMIN} / {json.loads(kept.read_text())['password']} "
+                      f"(generated once; kept in {kept}, mode 600)")
             return 0
         if child.poll() is not None:
             _echo(log.read_text(errors="replace")[shown:])

@@ -1,6 +1,7 @@
 """What Airflow needs around it: the local cloud (the AWS account), PostgreSQL (the metadata DB `airflow`; a user
-DSN overrides it), the account provisioned, connections and variables seeded into Secrets Manager, and the
-working tree deployed to the MWAA bucket. Remembers what it started, so a failed `up` can end exactly that."""
+DSN overrides it), the account provisioned, connections and variables seeded into Secrets Manager, the working
+tree deployed to the MWAA bucket, and the MLflow tracking server when the ML DAGs exist (dags/ml_*.py). Remembers
+what it started, so a failed `up` can end exactly that."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mwaa_local import bucket_sync, postgres, provision
+from mwaa_local import bucket_sync, mlflow_server, paths, postgres, provision
 from mwaa_local.cloud import process
 
 METADATA_DB = "airflow"
@@ -34,9 +35,10 @@ class Services:
     bucket: str
     metadata_url: str
     source_dsn: str
-    started: list[str] = field(default_factory=list)  # "cloud", "postgres": what this `up` started
+    started: list[str] = field(default_factory=list)  # "cloud", "postgres", "mlflow": what this `up` started
     cloud: process.CloudProcess | None = None
     startup_script: Path | None = None  # deployed as the environment's startup.sh instead of the repository's
+    server_dsn: str | None = None  # maintenance DSN of the PostgreSQL server (embedded, or --dsn)
 
     def deploy(self) -> bucket_sync.SyncResult:
         result = bucket_sync.sync(self.s3(), self.bucket)
@@ -59,6 +61,8 @@ class Services:
                 pid_records.terminate_tree(proc)
             if record:
                 pid_records.remove(record)
+        if "mlflow" in self.started:
+            mlflow_server.stop()
         if "postgres" in self.started:
             postgres.stop()
         self.started.clear()
@@ -83,6 +87,7 @@ def start(cloud_port: int, dsn: str | None, say) -> Services:
                 started.append("postgres")
             say(f"PostgreSQL: {postgres.with_database(server, METADATA_DB)} "
                 f"({'already running' if was_running else 'started'})")
+        services.server_dsn = server
         services.metadata_url = sqlalchemy_url(dsn if dsn else postgres.create_database(METADATA_DB, server))
         services.source_dsn = postgres.create_database(SOURCE_DB, postgres.with_database(server, "postgres")) \
             if not dsn else postgres.with_database(dsn, SOURCE_DB)
@@ -104,3 +109,34 @@ def seed_secrets(services: Services, variables: dict[str, Any]) -> list[str]:
             secrets.put_secret_value(SecretId=name, SecretString=text)
     return [s for s in done.created + done.existing if s.startswith("secret")] + \
         [f"secret airflow/variables/{k}" for k in variables]
+
+
+def ml_dags() -> list[str]:
+    """The ML DAG files of the working tree: MLflow is part of the environment when there is one."""
+    return sorted(path.name for path in paths.DAGS.glob("ml_*.py"))
+
+
+def start_mlflow(services: Services, port: int) -> mlflow_server.MlflowServer:
+    """The MLflow server the ML DAGs log to (reused if ours already answers on `port`; a server this call starts
+    is ended with what this `up` started), and its connection in Secrets Manager for Airflow."""
+    config = provision.local_settings()["mlflow"]
+    server = mlflow_server.ensure_server(services.endpoint_url, config["artifact_bucket"], port=port,
+                                         postgres_dsn=services.server_dsn)
+    if server.pid is not None:
+        services.started.append("mlflow")
+    mlflow_server.store_connection(services.endpoint_url, server, config["connection_id"])
+    return server
+
+
+def forget_dead_mlflow() -> None:
+    """Drops the MLflow pid record if its process is gone (a live server is left alone)."""
+    import psutil
+
+    path = mlflow_server.pid_record_path()
+    try:
+        record = json.loads(path.read_text())
+        alive = abs(psutil.Process(record["pid"]).create_time() - record["process_started"]) < 2
+    except (OSError, ValueError, KeyError, psutil.Error):
+        alive = False
+    if not alive:
+        path.unlink(missing_ok=True)

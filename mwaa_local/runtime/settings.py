@@ -16,7 +16,8 @@ SECRETS_BACKEND = "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsM
 # MWAA's own kwargs (aws_default is never looked up in Secrets Manager) plus this project's prefixes.
 SECRETS_BACKEND_KWARGS = {"connections_prefix": "airflow/connections", "variables_prefix": "airflow/variables",
                           "connections_lookup_pattern": "^(?!aws_default$).*$"}
-AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+# MWAA's auth manager: FAB, with its built-in roles Admin, Op, User, Viewer (MWAA maps IAM principals to them).
+AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 
 def client_environment(endpoint_url: str) -> dict[str, str]:
     """mwaa_local.cloud.process.client_environment, repeated so the runtime imports without moto (a container
@@ -70,8 +71,6 @@ def component_environment(layout: RuntimeLayout, region: str, exports: dict[str,
         "AIRFLOW__SECRETS__BACKEND": SECRETS_BACKEND,
         "AIRFLOW__SECRETS__BACKEND_KWARGS": json.dumps(SECRETS_BACKEND_KWARGS),
         "AIRFLOW__CORE__AUTH_MANAGER": AUTH_MANAGER,
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(layout.passwords_file),
     })
     env.update({  # protected: the container's own values
         "AIRFLOW_HOME": str(layout.airflow_home), "AIRFLOW_VERSION": AIRFLOW_VERSION, "AIRFLOW_ENV_NAME": "mwaa-local",

@@ -1,5 +1,5 @@
-"""`./mwaa-local up`: checks first (a second `up`, port taken), then the services, MWAA's bootstrap,
-`airflow db migrate` and the four components; waits until the UI answers and every DAG file is parsed; then keeps
+"""`./mwaa-local up`: checks first (a second `up`, port taken), then the services (MLflow, when the ML DAGs exist,
+starts beside the rest), MWAA's bootstrap, `airflow db migrate`, the FAB admin user and the four components; waits until the UI answers and every DAG file is parsed; then keeps
 the MWAA bucket and $AIRFLOW_HOME/dags in step with the working tree until Ctrl-C or SIGTERM (`down`). A failure
 before ready ends everything this `up` started, so nothing is left half-started. If a component exits, `up` stops
 the others and exits 1 (MWAA stops the container when one of its processes exits)."""
@@ -10,13 +10,14 @@ import json
 import os
 import signal
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mwaa_local import bucket_sync, paths, pid_records
 from mwaa_local.errors import UserError
-from mwaa_local.runtime import bootstrap, components, credentials, plugins, readiness, services, settings
+from mwaa_local.runtime import bootstrap, components, credentials, fab_admin, plugins, readiness, services, settings
 from mwaa_local.runtime.api_client import ApiClient, ui_answers
 from mwaa_local.runtime.settings import HOST, RuntimeLayout
 
@@ -57,6 +58,8 @@ class UpOptions:
     ready_timeout: float = 600
     startup_script: Path | None = None
     detached: bool = False  # running as the background child of `up --detach`
+    mlflow_port: int = 5000
+    mlflow: bool = True  # start MLflow when the ML DAGs exist (--no-mlflow: tests that need no MLflow)
 
 
 _T0 = time.monotonic()
@@ -111,6 +114,8 @@ class Supervisor:
         self.procs: dict = {}
         self.layout: RuntimeLayout | None = None
         self.started = time.monotonic()
+        self.mlflow: threading.Thread | None = None
+        self.mlflow_result: dict = {}  # "server" or "error", set by the MLflow thread
 
     def run(self) -> int:
         preflight(self.options.api_port)
@@ -130,6 +135,16 @@ class Supervisor:
             return 0 if ready else 130
         finally:
             self._stop_components()
+            if self.mlflow is not None and self.mlflow.is_alive():
+                # Still starting: end the recorded server until the thread gives up (it may record one later).
+                from mwaa_local import mlflow_server
+
+                deadline = time.monotonic() + 600
+                while self.mlflow.is_alive() and time.monotonic() < deadline:
+                    mlflow_server.stop()
+                    self.mlflow.join(2)
+            if "error" in self.mlflow_result:  # a server that died starting leaves its record behind
+                services.forget_dead_mlflow()
             # Ctrl-C in the foreground or a failure before ready ends what this `up` started; `down` ends the rest.
             if self.services and (not ready or not self.options.detached):
                 self.services.stop_started()
@@ -152,6 +167,9 @@ class Supervisor:
         deployed = self.services.deploy()
         say(f"deployed the working tree to s3://{self.services.bucket}/ ({len(deployed.uploaded)} uploaded, "
             f"{len(deployed.unchanged)} unchanged)")
+        if self.options.mlflow and services.ml_dags():  # MLflow starts while Airflow bootstraps; ready waits for it
+            self.mlflow = threading.Thread(target=self._start_mlflow, name="mlflow", daemon=True)
+            self.mlflow.start()
         login = credentials.admin_login(passwords_file())
         self.login = login
         self.layout = RuntimeLayout(airflow_home(), self.services.endpoint_url, self.services.metadata_url,
@@ -168,14 +186,37 @@ class Supervisor:
         say(f"plugins.zip: {len(done.plugin_files)} file(s) in {self.layout.airflow_home / 'plugins'}; "
             f"dags: {len(done.dags.downloaded)} file(s) pulled into {self.layout.airflow_home / 'dags'}")
         self.env = done.env
-        # The migration runs without the startup script's exports, as on MWAA.
-        ran = components.migrate_unless_current(settings.component_environment(self.layout, self.services.region, {}),
-                                                logs_dir() / "db-migrate.log", root() / "migrated.json")
+        # The migration (and the admin user) without the startup script's exports, as on MWAA.
+        base_env = settings.component_environment(self.layout, self.services.region, {})
+        ran = components.migrate_unless_current(base_env, logs_dir() / "db-migrate.log", root() / "migrated.json")
         say("airflow db migrate: done" if ran else "airflow db migrate: skipped (the DB is at the revision this "
             "Airflow version migrated it to)")
+        changed = fab_admin.ensure_admin(base_env, login.user, login.password, logs_dir() / "fab-admin.log",
+                                         root() / "fab-synced.json")
+        say(f"FAB auth manager: roles {', '.join(fab_admin.MWAA_ROLES)}; admin user "
+            + ("created or its password set" if changed else "current"))
         for name in components.COMPONENTS:
             self.procs[name] = components.start(name, self.env, opts.api_port, logs_dir() / f"{name}.log")
         say(f"started {', '.join(f'{n} (pid {p.pid})' for n, p in self.procs.items())}; logs in {logs_dir()}")
+
+    def _start_mlflow(self) -> None:
+        try:
+            server = services.start_mlflow(self.services, self.options.mlflow_port)
+        except BaseException as exc:  # reported by the main thread
+            self.mlflow_result["error"] = exc
+            return
+        self.mlflow_result["server"] = server
+        say(f"MLflow: {server.url} ({'started' if server.pid else 'already running'})")
+
+    def _mlflow_server(self):
+        """Waits for the MLflow thread; its failure is up's failure."""
+        if self.mlflow is None:
+            return None
+        self.mlflow.join()
+        if "error" in self.mlflow_result:
+            error = self.mlflow_result["error"]
+            raise error if isinstance(error, UserError) else UserError(f"MLflow did not start: {error}")
+        return self.mlflow_result["server"]
 
     def _check_components(self) -> None:
         for name, proc in self.procs.items():
@@ -203,6 +244,9 @@ class Supervisor:
         raise UserError(f"Airflow was not ready within {self.options.ready_timeout:.0f} s; see the logs in {logs_dir()}")
 
     def _announce(self, state: readiness.ParseState) -> None:
+        from mwaa_local import mlflow_server
+
+        mlflow = self._mlflow_server()
         seconds = time.monotonic() - self.started
         say(f"ready in {seconds:.1f} s: UI {self.layout.api_url} ; DAGs: {', '.join(sorted(state.dags)) or 'none'}")
         for filename, trace in sorted(state.import_errors.items()):
@@ -211,11 +255,24 @@ class Supervisor:
             say(f"login: {self.login.user} / {self.login.password} (generated once; kept in {passwords_file()}, mode 600)")
         else:
             say(f"login: {self.login.user}, password in {passwords_file()} (mode 600; MWAA_LOCAL_ADMIN_PASSWORD sets it)")
+        mlflow_new_password = False
+        if mlflow is not None:
+            kept = mlflow_server.default_state_dir() / "admin.json"
+            mlflow_new_password = not mlflow.password_shown
+            if mlflow_new_password and not self.options.detached:
+                say(f"MLflow UI: {mlflow.url} ; login: {mlflow.username} / {mlflow.password} (generated once; kept "
+                    f"in {kept}, mode 600)")
+            else:
+                say(f"MLflow UI: {mlflow.url} ; login: {mlflow.username}, password in {kept} (mode 600)")
+            if mlflow_new_password:
+                mlflow_server.mark_password_shown()
         say("Ctrl-C stops Airflow" if not self.options.detached else "`./mwaa-local down` stops everything")
         tmp = ready_file().with_suffix(".tmp")
         tmp.write_text(json.dumps({"pid": os.getpid(), "api_url": self.layout.api_url, "seconds": seconds,
                                    "dags": state.dags, "import_errors": sorted(state.import_errors),
-                                   "password_generated": self.login.generated}))
+                                   "password_generated": self.login.generated,
+                                   "mlflow_url": mlflow.url if mlflow else None,
+                                   "mlflow_password_generated": mlflow_new_password}))
         os.replace(tmp, ready_file())
 
     def _watch(self) -> int:

@@ -52,14 +52,15 @@ def _wait_gone(pids: set[int], seconds: float = 120) -> set[int]:
 
 
 def test_up_runs_airflow_behind_a_login_and_down_leaves_nothing(cli, tmp_path):
-    cloud_port, api_port = process.free_port(), process.free_port()
+    cloud_port, api_port, mlflow_port = process.free_port(), process.free_port(), process.free_port()
     api = f"http://127.0.0.1:{api_port}"
     script = tmp_path / "startup.sh"
     script.write_text("export AIRFLOW_HOME=/somewhere/else\nexport MY_FLAG=1\n")
     up = cli.run("up", "--detach", "--port", str(cloud_port), "--api-port", str(api_port),
-                 "--startup-script", str(script), timeout=900)
+                 "--mlflow-port", str(mlflow_port), "--startup-script", str(script), timeout=900)
     assert up.returncode == 0, up.stdout + up.stderr
     assert "ready in" in up.stdout and "platform_self_check" in up.stdout
+    assert f"MLflow UI: http://127.0.0.1:{mlflow_port}" in up.stdout  # the ML DAGs exist: MLflow is part of up
     assert "startup.sh: set MY_FLAG; refused AIRFLOW_HOME (protected" in up.stdout
     # The components (and the tasks the scheduler's LocalExecutor runs) see the export; the protected variable kept
     # its value. Not checked on the api-server: it retitles itself over its /proc environ (setproctitle).
@@ -105,6 +106,7 @@ def test_up_runs_airflow_behind_a_login_and_down_leaves_nothing(cli, tmp_path):
 
     status_ = cli.run("status", timeout=120)
     assert status_.returncode == 0 and "scheduler      running" in status_.stdout, status_.stdout
+    assert f"MLflow: running on http://127.0.0.1:{mlflow_port}" in status_.stdout, status_.stdout
     pids = _recorded_pids(cli.state)
     assert len(pids) >= 7  # up, 4 components, the cloud, PostgreSQL (and their children)
     down = cli.run("down", timeout=300)
@@ -129,7 +131,7 @@ def test_a_failing_startup_script_leaves_nothing_started(cli, tmp_path):
     script.write_text("export MY_FLAG=1\nexit 3\n")
     cloud_port = process.free_port()
     done = cli.run("up", "--detach", "--port", str(cloud_port), "--api-port", str(process.free_port()),
-                   "--startup-script", str(script), timeout=600)
+                   "--mlflow-port", str(process.free_port()), "--startup-script", str(script), timeout=600)
     assert_one_line_error(done, 1, "startup.sh exited with code 3", "nothing was started")
     assert "local cloud" in done.stdout  # it had started the cloud and PostgreSQL: both are gone again
     assert process.health(f"http://127.0.0.1:{cloud_port}") is None
@@ -141,7 +143,8 @@ def test_ctrl_c_stops_a_foreground_up_and_what_it_started(cli):
     import signal
 
     log = cli.state / "up-foreground.log"
-    up = cli.popen("up", "--port", str(process.free_port()), "--api-port", str(process.free_port()), log=log)
+    up = cli.popen("up", "--port", str(process.free_port()), "--api-port", str(process.free_port()),
+                   "--mlflow-port", str(process.free_port()), log=log)
     try:
         deadline = time.monotonic() + 900
         while time.monotonic() < deadline and "ready in" not in log.read_text() and up.poll() is None:
