@@ -134,9 +134,12 @@ def test_the_local_tools_run_the_repositorys_environment_and_real_cli_flags(serv
     parsed = cli.build_parser().parse_args(cloud_args)  # every flag exists (argparse exits on an unknown one)
     assert (parsed.host, parsed.port) == ("0.0.0.0", UpOptions().cloud_port)
     assert parsed.allowed_host == ["local-cloud:4566"]
+    assert 'export PYTHONPATH="$ROOT:$ROOT/plugins' in (paths.ROOT / "mwaa-local").read_text()
     for name, role in (("mwaa-init", "init"), ("mlflow", "mlflow")):
         assert services[name]["command"] == [VENV_PYTHON, "-m", "mwaa_local.runtime.container", role]
         assert role in container.ROLES
+        root = services[name]["working_dir"]  # what ./mwaa-local puts on the path, as these run python directly
+        assert _env(services[name])["PYTHONPATH"] == f"{root}:{root}/plugins", name
 
 
 def test_the_entry_point_imports_without_moto_and_says_how_to_use_it():
