@@ -181,6 +181,7 @@ class Supervisor:
             f"dags: {len(done.dags.downloaded)} file(s) pulled into {self.layout.airflow_home / 'dags'}")
         self.env = done.env
         self.running = bootstrap.Wanted(self.services.bucket, dict(bootstrap.DEFAULT_KEYS), dict(done.versions))
+        self.bucket_dags_seen = self._bucket_dags()  # what the bootstrap just pulled
         # The migration runs without the startup script's exports, as on MWAA.
         ran = components.migrate_unless_current(settings.component_environment(self.layout, self.services.region, {}),
                                                 logs_dir() / "db-migrate.log", root() / "migrated.json")
@@ -252,8 +253,13 @@ class Supervisor:
                 self._pull_dags()
 
     def _pull_dags(self) -> None:
-        """The bucket's dags/ into $AIRFLOW_HOME/dags, as MWAA keeps syncing it (a deploy from elsewhere lands)."""
+        """The bucket's dags/ into $AIRFLOW_HOME/dags when the bucket's dags/ changed, as MWAA keeps syncing it (a
+        deploy from elsewhere lands). Only on a change: a file put straight into $AIRFLOW_HOME/dags stays until then."""
         try:
+            seen = self._bucket_dags()
+            if seen == self.bucket_dags_seen:
+                return
+            self.bucket_dags_seen = seen
             pulled = dag_folder.pull(self.services.s3(), self.running.bucket, self.layout.airflow_home / "dags")
         except Exception as exc:  # noqa: BLE001 - the cloud restarting must not end `up`; the next poll retries
             say(f"dags sync from the bucket skipped: {exc}")
@@ -261,6 +267,11 @@ class Supervisor:
         if pulled.changed:
             say(f"synced from s3://{self.running.bucket}/dags/: "
                 + ", ".join([f"+{f}" for f in pulled.downloaded] + [f"-{f}" for f in pulled.removed]))
+
+    def _bucket_dags(self) -> tuple:
+        s3 = self.services.s3()
+        return tuple((o["Key"], o["ETag"]) for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.running.bucket, Prefix=dag_folder.PREFIX) for o in page.get("Contents", []))
 
     def _apply_update(self, request: update_requests.UpdateRequest) -> None:
         """UpdateEnvironment of the local MWAA API: MWAA's bootstrap again at the requested object versions, then
