@@ -6,7 +6,9 @@ volumes, healthchecks (Airflow's own `jobs check` flags and health route) and th
 
 from __future__ import annotations
 
+import ast
 import copy
+import importlib.util
 import json
 import re
 import subprocess
@@ -291,23 +293,43 @@ def test_volumes_are_laid_out_as_mwaa_lays_files_out(compose, services):
 # ---- healthchecks and start order -------------------------------------------------------------------------------
 
 
-def test_every_long_running_service_has_a_healthcheck_that_really_checks(services):
-    from airflow.api_fastapi.core_api.routes.public import public_router
-    from airflow.cli import cli_config
+def _airflow_source(relative: str) -> str:
+    """A file of the installed Airflow, read, not imported (importing Airflow costs tens of seconds)."""
+    package = importlib.util.find_spec("airflow").submodule_search_locations[0]
+    return (Path(package) / relative).read_text()
 
+
+def _cli_args(source: str) -> dict[str, ast.Call]:
+    """Airflow's CLI argument definitions (NAME = Arg(...)) from cli_config.py."""
+    return {node.targets[0].id: node.value for node in ast.parse(source).body
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, ast.Call) and getattr(node.value.func, "id", "") == "Arg"}
+
+
+def test_every_long_running_service_has_a_healthcheck_that_really_checks(services):
     for name, service in services.items():
         if name != "mwaa-init":
             assert service["healthcheck"]["test"][0] == "CMD", name
     api = services["airflow-api-server"]["healthcheck"]["test"]
     url = api[-1]
     assert api[1:3] == ["curl", "--fail"] and url == f"http://127.0.0.1:{settings.API_PORT}/api/v2/monitor/health"
-    assert url.split(str(settings.API_PORT), 1)[1] in [r.path for r in public_router.routes]  # Airflow's own route
-    choices = cli_config.ARG_JOB_TYPE_FILTER.kwargs["choices"]
-    check_flags = {flag for cmd in cli_config.JOBS_COMMANDS if cmd.name == "check" for a in cmd.args for flag in a.flags}
-    for role, job_type in JOB_TYPES.items():
+    # Airflow's own route: /api/v2 + /monitor + /health
+    assert 'AirflowRouter(prefix="/api/v2")' in _airflow_source("api_fastapi/core_api/routes/public/__init__.py")
+    monitor = _airflow_source("api_fastapi/core_api/routes/public/monitor.py")
+    assert 'prefix="/monitor"' in monitor and '@monitor_router.get("/health"' in monitor
+    # `airflow jobs check --job-type X --local`, with Airflow's own flags and job types
+    cli_source = _airflow_source("cli/cli_config.py")
+    args = _cli_args(cli_source)
+    job_type = args["ARG_JOB_TYPE_FILTER"]
+    choices = ast.literal_eval(next(k.value for k in job_type.keywords if k.arg == "choices"))
+    assert ast.literal_eval(job_type.args[0]) == ("--job-type",)
+    assert ast.literal_eval(args["ARG_JOB_HOSTNAME_CALLABLE_FILTER"].args[0]) == ("--local",)
+    check = re.search(r'JOBS_COMMANDS = \(.*?name="check",.*?args=\((.*?)\)', cli_source, re.S)
+    assert check and {"ARG_JOB_TYPE_FILTER", "ARG_JOB_HOSTNAME_CALLABLE_FILTER"} <= set(re.findall(r"\w+", check[1]))
+    for role, job in JOB_TYPES.items():
         test = services[f"airflow-{role}"]["healthcheck"]["test"]
-        assert test[1:] == ["airflow", "jobs", "check", "--job-type", job_type, "--local"], role
-        assert job_type in choices and {"--job-type", "--local"} <= check_flags
+        assert test[1:] == ["airflow", "jobs", "check", "--job-type", job, "--local"], role
+        assert job in choices
     pg = _env(services["postgres"])
     assert services["postgres"]["healthcheck"]["test"] == ["CMD", "pg_isready", "--username", pg["POSTGRES_USER"],
                                                            "--dbname", pg["POSTGRES_DB"]]
