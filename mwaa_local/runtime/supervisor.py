@@ -289,7 +289,7 @@ class Supervisor:
         shutil.rmtree(work, ignore_errors=True)
         try:
             prepared = bootstrap.prepare(self.layout, self.services.s3(), wanted, self.services.region, work)
-        except UserError as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure here (uv, startup.sh, S3) fails the update, not `up`
             say(f"update failed; the components keep running the previous version: {exc}")
             update_requests.answer(root(), update_requests.UpdateResult(request.id, str(exc)))
             return
