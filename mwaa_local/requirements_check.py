@@ -179,3 +179,63 @@ def parse_conflicts(message: str, requirements: list[Requirement]) -> list[Confl
                 conflict.needed.append(f"{needed} is required by {who or 'requirements.txt'}")
                 break
     return sorted(found.values(), key=lambda c: c.package)
+
+
+# ---- --install: a real install, besides the resolution above -------------------------------------------------------
+
+
+@dataclass
+class InstallResult:
+    python: str  # the interpreter of the scratch venv ("3.12.1 (/usr/bin/python3.12)")
+    error: str = ""  # uv's message when the install failed
+    installed: dict[str, str] = field(default_factory=dict)  # package -> version in the scratch venv
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def target_python() -> str:
+    """A Python 3.12 (MWAA's) when uv finds one on this machine, else this interpreter."""
+    import sys
+
+    found = subprocess.run([uv_executable(), "python", "find", PYTHON_VERSION, "--no-python-downloads"],
+                           capture_output=True, text=True)
+    return found.stdout.strip() if found.returncode == 0 and found.stdout.strip() else sys.executable
+
+
+def install(path: Path = paths.REQUIREMENTS, python: str | None = None) -> InstallResult:
+    """requirements.txt installed for real into a throw-away venv (`uv venv` + `uv pip install` under MWAA's pins,
+    the constraints added as MWAA adds them): what the resolution check cannot see (a failing build, a wheel
+    missing for the platform, a Python version the package refuses) shows up here."""
+    from mwaa_local.errors import UserError
+    from mwaa_local.runtime import requirements
+
+    python = python or target_python()
+    env = {**os.environ, "NO_COLOR": "1", "UV_NO_PROGRESS": "1"}
+    env.pop("VIRTUAL_ENV", None)
+    with tempfile.TemporaryDirectory(prefix="mwaa-install-check-") as tmp:
+        venv = Path(tmp) / "venv"
+        made = subprocess.run([uv_executable(), "venv", "--python", python, "--no-python-downloads",
+                               str(venv)], capture_output=True, text=True, env=env)
+        if made.returncode != 0:
+            return InstallResult(python, f"uv venv failed: {' '.join(made.stderr.split())[-600:]}")
+        venv_python = str(venv / "bin" / "python")
+        version = subprocess.run([venv_python, "-c", "import platform; print(platform.python_version())"],
+                                 capture_output=True, text=True).stdout.strip()
+        result = InstallResult(f"{version} ({python})")
+        try:
+            wanted = requirements.plan(Path(path))
+            result.warnings = wanted.warnings
+            requirements.install(wanted.requirements, wanted.constraints, python=venv_python)
+        except requirements.InstallFailed as exc:
+            result.error = exc.uv_message
+            return result
+        except UserError as exc:
+            result.error = str(exc)
+            return result
+        listed = subprocess.run([uv_executable(), "pip", "freeze", "--python", venv_python],
+                                capture_output=True, text=True, env=env)
+        result.installed = dict(re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", listed.stdout, re.M))
+    return result

@@ -3,10 +3,15 @@ MWAA environment triggers one: `trigger <dag_id> --env NAME [--conf JSON] [--wai
 
 A paused DAG is reported (its run would stay queued); --unpause unpauses it first. --wait follows the run until
 it finishes and the result is success only if the run succeeded.
+
+The run's logical date is now, as Airflow's trigger form fills it in: the timetable then infers the data interval (for
+retail_etl's daily interval timetable, the day that ended last). Airflow 3's REST default, no logical date, gives a
+run without a data interval, and every `{{ data_interval_start }}` of such a run fails.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -75,7 +80,8 @@ def trigger(api: RestApi, dag_id: str, conf: dict, wait: bool = False, unpause: 
             "(--unpause does it)")
         if wait:
             raise UserError(f"DAG {dag_id} is paused: --wait would never end; add --unpause")
-    run = api.ok("POST", f"/dags/{dag}/dagRuns", {"logical_date": None, "conf": conf})
+    logical_date = dt.datetime.now(dt.UTC).isoformat()
+    run = api.ok("POST", f"/dags/{dag}/dagRuns", {"logical_date": logical_date, "conf": conf})
     run_id, state = run["dag_run_id"], run.get("state", "queued")
     say(f"triggered {dag_id} in {api.environment}: run {run_id} ({state})")
     if not wait:

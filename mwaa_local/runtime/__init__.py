@@ -10,4 +10,6 @@
   components.py       the Airflow processes, each in its own process group with a pid record
   api_client.py       the local REST API with a token (POST /auth/token)
   supervisor.py       `up`: start, wait until ready, keep the bucket in step with the tree, stop cleanly
+  update_requests.py  how the local MWAA API's UpdateEnvironment asks the running `up` to bootstrap again
+  container.py        the docker-compose services' entry point (same bootstrap, MWAA's /usr/local/airflow layout)
 """

@@ -97,10 +97,17 @@ def install(requirements: list[Requirement], constraints: str, python: str = sys
         except subprocess.TimeoutExpired as exc:
             raise UserError(f"installing requirements.txt took over {INSTALL_LIMIT_S // 60} minutes (MWAA's limit)") from exc
     if done.returncode != 0:
-        tail = " ".join(done.stderr.split())[-800:]
-        raise UserError(f"requirements.txt could not be installed (MWAA would only log this and start anyway; "
-                        f"here it stops): {tail}")
+        raise InstallFailed(" ".join(done.stderr.split())[-800:])
     return done.stderr
+
+
+class InstallFailed(UserError):
+    """uv/pip refused the install; `uv_message` is its own explanation (the end of it)."""
+
+    def __init__(self, uv_message: str):
+        super().__init__(f"requirements.txt could not be installed (MWAA would only log this and start anyway; "
+                         f"here it stops): {uv_message}")
+        self.uv_message = uv_message
 
 
 @dataclass

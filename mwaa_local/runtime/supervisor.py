@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import threading
@@ -17,11 +18,22 @@ from pathlib import Path
 
 from mwaa_local import bucket_sync, paths, pid_records
 from mwaa_local.errors import UserError
-from mwaa_local.runtime import bootstrap, components, credentials, fab_admin, plugins, readiness, services, settings
+from mwaa_local.runtime import (
+    bootstrap,
+    components,
+    credentials,
+    fab_admin,
+    plugins,
+    readiness,
+    services,
+    settings,
+    update_requests,
+)
 from mwaa_local.runtime.api_client import ApiClient, ui_answers
 from mwaa_local.runtime.settings import HOST, RuntimeLayout
 
 POLL_S = 1.0
+BUCKET_PULL_POLLS = 5  # the bucket's dags/ pulled every 5 polls (MWAA syncs continuously)
 WATCHED = (paths.DAGS, paths.INCLUDE, paths.PLUGINS, paths.REQUIREMENTS, paths.STARTUP)
 
 
@@ -186,6 +198,8 @@ class Supervisor:
         say(f"plugins.zip: {len(done.plugin_files)} file(s) in {self.layout.airflow_home / 'plugins'}; "
             f"dags: {len(done.dags.downloaded)} file(s) pulled into {self.layout.airflow_home / 'dags'}")
         self.env = done.env
+        self.running = bootstrap.Wanted(self.services.bucket, dict(bootstrap.DEFAULT_KEYS), dict(done.versions))
+        self.bucket_dags_seen = self._bucket_dags()  # what the bootstrap just pulled
         # The migration (and the admin user) without the startup script's exports, as on MWAA.
         base_env = settings.component_environment(self.layout, self.services.region, {})
         ran = components.migrate_unless_current(base_env, logs_dir() / "db-migrate.log", root() / "migrated.json")
@@ -276,11 +290,15 @@ class Supervisor:
         os.replace(tmp, ready_file())
 
     def _watch(self) -> int:
-        fingerprint = _fingerprint()
+        fingerprint, polls = _fingerprint(), 0
         while True:
             time.sleep(POLL_S)
+            polls += 1
             try:
                 self._check_components()
+                request = update_requests.take(root())
+                if request is not None:
+                    self._apply_update(request)
             except UserError as exc:
                 say(f"error: {exc}; stopping the other components")
                 return 1
@@ -288,6 +306,65 @@ class Supervisor:
             if current != fingerprint:
                 fingerprint = current
                 self._resync()
+            elif polls % BUCKET_PULL_POLLS == 0:
+                self._pull_dags()
+
+    def _pull_dags(self) -> None:
+        """The bucket's dags/ into $AIRFLOW_HOME/dags when the bucket's dags/ changed, as MWAA keeps syncing it (a
+        deploy from elsewhere lands). Only on a change: a file put straight into $AIRFLOW_HOME/dags stays until then."""
+        try:
+            seen = self._bucket_dags()
+            if seen == self.bucket_dags_seen:
+                return
+            self.bucket_dags_seen = seen
+            pulled = bucket_sync.pull_dags(self.services.s3(), self.running.bucket, self.layout.airflow_home / "dags")
+        except Exception as exc:  # noqa: BLE001 - the cloud restarting must not end `up`; the next poll retries
+            say(f"dags sync from the bucket skipped: {exc}")
+            return
+        if pulled.changed:
+            say(f"synced from s3://{self.running.bucket}/dags/: "
+                + ", ".join([f"+{f}" for f in pulled.downloaded] + [f"-{f}" for f in pulled.removed]))
+
+    def _bucket_dags(self) -> tuple:
+        s3 = self.services.s3()
+        return tuple((o["Key"], o["ETag"]) for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.running.bucket, Prefix="dags/") for o in page.get("Contents", []))
+
+    def _apply_update(self, request: update_requests.UpdateRequest) -> None:
+        """UpdateEnvironment of the local MWAA API: MWAA's bootstrap again at the requested object versions, then
+        the components restarted on it. requirements.txt and startup.sh run first, while the components keep
+        running: if either fails, they keep running the previous version and the error goes back (UPDATE_FAILED)."""
+        wanted = bootstrap.Wanted(request.bucket, {**self.running.keys, **request.keys},
+                                  {**self.running.versions, **request.versions})
+        if wanted == self.running:
+            say(f"UpdateEnvironment {request.environment}: runs these object versions already; nothing to restart")
+            update_requests.answer(root(), update_requests.UpdateResult(request.id))
+            return
+        say(f"UpdateEnvironment {request.environment}: bootstrapping "
+            + ", ".join(f"{wanted.keys[r]}@{v}" for r, v in sorted(wanted.versions.items()) if r in wanted.keys))
+        work = root() / "bootstrap-update"
+        shutil.rmtree(work, ignore_errors=True)
+        try:
+            prepared = bootstrap.prepare(self.layout, self.services.s3(), wanted, self.services.region, work)
+        except Exception as exc:  # noqa: BLE001 - any failure here (uv, startup.sh, S3) fails the update, not `up`
+            say(f"update failed; the components keep running the previous version: {exc}")
+            update_requests.answer(root(), update_requests.UpdateResult(request.id, str(exc)))
+            return
+        for warning in prepared.requirements.warnings:
+            say(f"warning: {warning}")
+        self._stop_components()
+        done = bootstrap.apply(prepared, self.layout, self.services.s3(), self.services.region)
+        self.env, self.running = done.env, wanted
+        self.running.versions = dict(done.versions)
+        for name in components.COMPONENTS:
+            self.procs[name] = components.start(name, self.env, self.options.api_port, logs_dir() / f"{name}.log")
+        self.started = time.monotonic()
+        try:
+            self._wait_ready()
+        except UserError as exc:
+            update_requests.answer(root(), update_requests.UpdateResult(request.id, str(exc), restarted=True))
+            raise
+        update_requests.answer(root(), update_requests.UpdateResult(request.id, restarted=True))
 
     def _resync(self) -> None:
         """Working tree -> MWAA bucket -> $AIRFLOW_HOME, as a deploy and MWAA's sync would."""

@@ -2,9 +2,11 @@
 
 As MWAA does: the environment reads its DAGs from s3://<bucket>/<DagS3Path> (no version), and plugins.zip,
 requirements.txt and startup.sh at the object versions it was given. CreateEnvironment and UpdateEnvironment
-take the environment through CREATING/UPDATING while requirements.txt (at the given version) is checked under
-MWAA's pins; an update whose requirements cannot be resolved ends UPDATE_FAILED with LastUpdate.Error, and the
-previous configuration stays current. An UpdateEnvironment that names a file without its new object version keeps
+take the environment through CREATING/UPDATING. An update of the environment `./mwaa-local up` runs is applied to
+it for real (requirements installed, startup.sh sourced, plugins extracted at the given versions, components
+restarted: runtime/update_requests.py); otherwise requirements.txt (at the given version) is resolved under MWAA's
+pins. A failure ends UPDATE_FAILED with LastUpdate.Error, and the previous configuration stays current (and keeps
+running). An UpdateEnvironment that names a file without its new object version keeps
 the version the environment already runs (MWAA's trap, reproduced on purpose).
 """
 
@@ -85,13 +87,61 @@ def requirements_error(text: bytes) -> str | None:
     return "requirements.txt could not be installed: " + "; ".join(reasons)[:900]
 
 
-class MwaaBackend:
-    """Every environment of the local account, persisted through the state store. `check_requirements` is
-    swappable for unit tests of the state machine; it runs on a worker thread, never in a request."""
+# How long an update may take the running `up`: MWAA's limits for requirements (9 min) and startup.sh (5 min), and
+# the restart of the components.
+AIRFLOW_UPDATE_LIMIT_S = 30 * 60
+ROLES = {"PluginsS3Path": "plugins", "RequirementsS3Path": "requirements", "StartupScriptS3Path": "startup"}
 
-    def __init__(self, context: CloudContext, check_requirements: Callable[[bytes], str | None] = requirements_error):
+
+def running_airflow(name: str) -> bool:
+    """Whether `./mwaa-local up` runs the Airflow of environment `name` (ready.json written, its process alive)."""
+    if airflow_link.api_url(name) is None:
+        return False
+    pid = airflow_link._read(airflow_link.runtime_dir() / "ready.json").get("pid")
+    return isinstance(pid, int) and _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def update_running_airflow(name: str, config: dict[str, Any]) -> str | None:
+    """Asks the running `up` to run `config`'s object versions (re-install requirements, re-source startup.sh,
+    re-extract plugins.zip, restart the components); its error, or None once it runs them. The previous
+    components keep running when requirements or startup.sh fail."""
+    from mwaa_local.runtime import update_requests
+
+    bucket = BUCKET_ARN.match(config["SourceBucketArn"]).group(2)
+    request = update_requests.UpdateRequest(name, bucket)
+    for path_member, version_member in VERSIONED_FILES:
+        if config.get(path_member):
+            request.keys[ROLES[path_member]] = config[path_member]
+            request.versions[ROLES[path_member]] = config.get(version_member) or ""
+    folder = airflow_link.runtime_dir()
+    update_requests.submit(folder, request)
+    result = update_requests.wait(folder, request.id, lambda: running_airflow(name), AIRFLOW_UPDATE_LIMIT_S)
+    return result.error
+
+
+class MwaaBackend:
+    """Every environment of the local account, persisted through the state store. An update of the environment
+    `up` runs is applied to that Airflow for real (`update_airflow`); of any other environment, requirements.txt is
+    only resolved (`check_requirements`). All three are swappable for unit tests of the state machine; they run on
+    a worker thread, never in a request."""
+
+    def __init__(self, context: CloudContext, check_requirements: Callable[[bytes], str | None] = requirements_error,
+                 airflow_runs: Callable[[str], bool] = running_airflow,
+                 update_airflow: Callable[[str, dict[str, Any]], str | None] = update_running_airflow):
         self.context = context
         self.check_requirements = check_requirements
+        self.airflow_runs = airflow_runs
+        self.update_airflow = update_airflow
         self.environments: dict[str, Environment] = {}
         self._lock = threading.RLock()
         self._workers: list[threading.Thread] = []
@@ -246,10 +296,14 @@ class MwaaBackend:
     def _apply(self, env: Environment, requirements: bytes | None, failed_status: str) -> None:
         started = time.monotonic()
         try:
-            error = self.check_requirements(requirements) if requirements is not None else None
+            if failed_status == "UPDATE_FAILED" and self.airflow_runs(env.name):
+                # `up` bootstrapped from the bucket when it started; an update re-bootstraps it at these versions.
+                error = self.update_airflow(env.name, copy.deepcopy(env.pending))
+            else:
+                error = self.check_requirements(requirements) if requirements is not None else None
         except Exception as exc:  # the checker itself broke: the update fails, it never hangs in UPDATING
-            log.exception("checking requirements of %s", env.name)
-            error = f"requirements.txt could not be checked: {exc}"
+            log.exception("applying the update of %s", env.name)
+            error = f"the update could not be applied: {exc}"
         time.sleep(max(0.0, min_apply_seconds() - (time.monotonic() - started)))
         with self.context.store.mutation(STATE_NAME), self._lock:
             if env.status not in ("CREATING", "UPDATING"):

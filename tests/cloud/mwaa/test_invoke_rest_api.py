@@ -4,6 +4,7 @@ runtime's own tests); it checks the login and the bearer token as Airflow 3's AP
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 import time
@@ -155,7 +156,10 @@ def test_trigger_waits_for_success(api):
     said = []
     result = trigger.trigger(rest, "retail_etl", {"k": 1}, wait=True, poll_seconds=0.05, say=said.append)
     assert (result.run_id, result.state, result.paused) == ("manual__1", "success", False)
-    assert ("POST", "/api/v2/dags/retail_etl/dagRuns", {"logical_date": None, "conf": {"k": 1}}) in state["requests"]
+    posted = [body for method, path, body in state["requests"] if (method, path) == ("POST", "/api/v2/dags/retail_etl/dagRuns")]
+    assert len(posted) == 1 and posted[0]["conf"] == {"k": 1}
+    # A logical date (now), so a data-interval timetable gives the run its interval, as the UI's trigger form does.
+    assert abs(dt.datetime.fromisoformat(posted[0]["logical_date"]) - dt.datetime.now(dt.UTC)) < dt.timedelta(hours=1)
     assert said[-3:] == ["  running", "  success", "retail_etl run manual__1: success"]
 
 
