@@ -159,7 +159,7 @@ def run_component(role: str) -> int:
 
 def init() -> int:
     from mwaa_local import bucket_sync, mlflow_server, postgres, provision
-    from mwaa_local.runtime import components, credentials, services, settings
+    from mwaa_local.runtime import components, credentials, fab_admin, services, settings
 
     server = _need(POSTGRES_ENV)
     source = postgres.create_database(services.SOURCE_DB, server)
@@ -170,10 +170,14 @@ def init() -> int:
     print(f"[init] deployed the working tree to s3://{bucket}/: {len(deployed.uploaded)} uploaded", flush=True)
     state = state_dir()
     state.mkdir(parents=True, exist_ok=True)
-    credentials.admin_login(state / "passwords.json")
+    login = credentials.admin_login(state / "passwords.json")
     runtime = layout()
-    components.migrate(settings.component_environment(runtime, region, {}), state / "db-migrate.log")
+    base_env = settings.component_environment(runtime, region, {})
+    components.migrate(base_env, state / "db-migrate.log")
     print("[init] airflow db migrate: done", flush=True)
+    # The FAB auth manager's roles and admin user, as `up` makes them (one implementation).
+    fab_admin.ensure_admin(base_env, login.user, login.password, state / "fab-admin.log", state / "fab-synced.json")
+    print(f"[init] FAB roles {', '.join(fab_admin.MWAA_ROLES)} and admin user {login.user}: done", flush=True)
     # Fresh named volumes belong to root; the apache/airflow image runs as uid 50000.
     homes = [Path(p) for p in _need(AIRFLOW_HOMES_ENV).split(":") if p]
     for path in [state, *state.iterdir(), *homes]:
