@@ -154,6 +154,9 @@ def tidy_scheduler_runs(api: ApiClient, dag_id: str, ours: set[str]) -> list[str
     removed = []
     for run in runs_of(api, dag_id):
         if run["dag_run_id"] not in ours and run.get("run_type") == "scheduled" and run["state"] not in FINISHED:
+            # Airflow deletes only finished runs: mark it failed first (which also ends its running tasks).
+            api.request("PATCH", f"/api/v2/dags/{_q(dag_id)}/dagRuns/{_q(run['dag_run_id'])}", {"state": "failed"},
+                        timeout=CALL_TIMEOUT_S)
             delete_run(api, dag_id, run["dag_run_id"])
             removed.append(run["dag_run_id"])
     return removed
