@@ -107,6 +107,9 @@ def _run(args, state: dict) -> int:
     env = environment.start(args.port, args.api_port, args.mlflow_port, ready_timeout=600)
     print(f"    Airflow {'started' if env.started_up else 'already running'}: UI and REST API {env.api_url}; "
           f"local cloud {env.endpoint_url}; MLflow {env.mlflow_url}")
+    if env.mlflow_password_generated:
+        print(f"    MLflow login: {env.mlflow_user} / {env.mlflow_password} (generated once; kept in "
+              f"{env.mlflow_password_file}, mode 600)")
     api = trigger.client()
     stack = LocalStack(env.endpoint_url, env.source_dsn, supervisor.airflow_home())
     if not args.keep:
@@ -250,7 +253,8 @@ def _print_where_to_look(args, config, env) -> None:
     port = "" if args.port == process.DEFAULT_PORT else f" --port {args.port}"
     print(f"\nWhere to look (everything keeps running; `./mwaa-local down` ends it all):\n"
           f"    Airflow UI   {env.api_url}   login: {environment.admin_login_note()}\n"
-          f"    MLflow UI    {env.mlflow_url}   login: {env.mlflow_user}, password {env.mlflow_password_note}\n"
+          f"    MLflow UI    {env.mlflow_url}   login: {env.mlflow_user}, password in {env.mlflow_password_file} "
+          "(mode 600)\n"
           f"    ./mwaa-local sql{port} \"SELECT COUNT(*) FROM analytics.fact_orders\"   "
           f"(Redshift workgroup {config['redshift']['workgroup']}, database {config['redshift']['database']}: "
           "analytics.dim_customer, dim_product, fact_orders, fact_order_items)\n"

@@ -18,7 +18,8 @@ class Environment:
     mlflow_url: str
     mlflow_user: str
     mlflow_password: str  # never printed except the one time a generated password is shown
-    mlflow_password_note: str  # where the password is (or the password, the one time it is shown)
+    mlflow_password_file: str  # where the password is kept (mode 600)
+    mlflow_password_generated: bool  # True the one time the demo generated it (then it is printed at once)
     started_up: bool  # this demo started `up` (else it reused a running one)
 
 
@@ -49,7 +50,7 @@ def ensure_up(cloud_port: int, api_port: int, ready_timeout: float) -> tuple[str
 
 
 def ensure_mlflow(endpoint_url: str, port: int):
-    """(server, where its password is): the server (reused if ours answers) and the DAGs' connection to it."""
+    """(server, password file, generated now): the server (reused if ours answers) and the DAGs' connection."""
     from mwaa_local import mlflow_server, provision
 
     config = provision.local_settings()
@@ -57,9 +58,8 @@ def ensure_mlflow(endpoint_url: str, port: int):
     mlflow_server.store_connection(endpoint_url, server, config["mlflow"]["connection_id"])
     kept = mlflow_server.default_state_dir() / "admin.json"
     if not server.password_shown:
-        mlflow_server.mark_password_shown()
-        return server, f"{server.password} (generated once; kept in {kept}, mode 600)"
-    return server, f"in {kept} (mode 600)"
+        mlflow_server.mark_password_shown()  # the caller prints it right away, before any later step can fail
+    return server, str(kept), not server.password_shown
 
 
 def start(cloud_port: int, api_port: int, mlflow_port: int, ready_timeout: float) -> Environment:
@@ -72,11 +72,11 @@ def start(cloud_port: int, api_port: int, mlflow_port: int, ready_timeout: float
     if process.health(endpoint_url) is None:
         raise UserError(f"the running `up` does not use a local cloud on port {cloud_port}; pass its --port, or "
                         "`./mwaa-local down` and run the demo again")
-    server, password_note = ensure_mlflow(endpoint_url, mlflow_port)
+    server, password_file, generated = ensure_mlflow(endpoint_url, mlflow_port)
     # `up` created this database and stored its connection (retail_source_db) in Secrets Manager.
     source_dsn = postgres.create_database(services.SOURCE_DB)
     return Environment(endpoint_url, api_url, source_dsn, server.url, server.username, server.password,
-                       password_note, started)
+                       password_file, generated, started)
 
 
 def admin_login_note() -> str:

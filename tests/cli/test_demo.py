@@ -42,7 +42,7 @@ class Demo:
         summary = self.cli.state / summary_name
         done = self.cli.run("demo", "--port", str(self.port), "--api-port", str(self.api_port), "--mlflow-port",
                             str(self.mlflow_port), "--orders", str(ORDERS), "--days", "1", *extra,
-                            "--summary-json", str(summary))
+                            "--summary-json", str(summary), timeout=2400)  # a generous deadline: shared cores
         return done, (json.loads(summary.read_text()) if summary.exists() else None)
 
     def records(self) -> dict[str, pid_records.PidRecord]:
