@@ -62,12 +62,11 @@ def run(args) -> int:
     try:
         return _run(args, state)
     except (UserError, StepFailed) as exc:
-        print(f"\ndemo FAILED at step {state.get('step', '?')!r}: {exc}", flush=True)
         _print_leftovers()
         if args.summary_json:
             _write_json(args.summary_json, {**state.get("summary", {}), "failed_step": state.get("step"),
                                             "error": str(exc)})
-        return 1
+        raise UserError(f"the demo failed at step {state.get('step', '?')!r}: {exc}") from None
 
 
 def _print_leftovers() -> None:
@@ -75,7 +74,7 @@ def _print_leftovers() -> None:
 
     running = sorted(r.service for r in pid_records.read_all() if r.process() is not None)
     if running:
-        print(f"still running: {', '.join(running)}; `./mwaa-local down` ends all of it")
+        print(f"\nstill running: {', '.join(running)}; `./mwaa-local down` ends all of it", flush=True)
 
 
 def _write_json(path, data: dict) -> None:

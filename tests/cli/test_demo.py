@@ -18,7 +18,7 @@ from mwaa_local import pid_records, provision
 from mwaa_local.cloud import faults, process
 from mwaa_local.demo import follow_ups, history
 from mwaa_local.runtime import components
-from tests.cli.conftest import Cli, end_recorded, make_state_dir
+from tests.cli.conftest import Cli, assert_one_line_error, end_recorded, make_state_dir
 
 pytestmark = pytest.mark.e2e
 
@@ -74,6 +74,23 @@ class Demo:
                 return counts
         finally:
             conn.close()
+
+
+def test_a_step_that_fails_is_named_and_leaves_nothing_running(cli, tmp_path):
+    import socket
+
+    with socket.socket() as taken:  # the UI port is taken: `up` refuses before it starts anything
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        summary = tmp_path / "summary.json"
+        done = cli.run("demo", "--port", str(process.free_port()), "--api-port", str(port), "--mlflow-port",
+                       str(process.free_port()), "--orders", "10", "--days", "1", "--summary-json", str(summary),
+                       timeout=600)
+    assert_one_line_error(done, 1, "the demo failed at step 'up'", f"port {port} on 127.0.0.1 is taken")
+    assert json.loads(summary.read_text())["failed_step"] == "up"
+    running = [p for p in (cli.state / "run").glob("*.json")]
+    assert running == [], [p.read_text() for p in running]
 
 
 @pytest.fixture(scope="module")
