@@ -86,3 +86,57 @@ def test_a_run_that_registered_nothing_says_so():
     section = ml_report.report(ScriptedApi([("failed", {})]), run, "http://x", "admin", None, config)
     assert (section["version"], section["champion_version"], section["source"]) == (None, None, None)
     assert ml_report.lines(section)[-1] == "champion: none (no version registered)"
+
+
+class RecordingApi:
+    """Records writes; answers the list of runs and the trigger (the boundary to Airflow's REST API)."""
+
+    base_url = "http://127.0.0.1:8080"
+
+    def __init__(self, existing_runs):
+        self.existing, self.calls = existing_runs, []
+
+    def request(self, method, path, body=None, query=None, timeout=30):
+        self.calls.append((method, path.removeprefix("/api/v2/dags/"), body))
+        if method == "GET" and path.endswith("/dagRuns"):
+            return {"dag_runs": self.existing, "total_entries": len(self.existing)}
+        if method == "POST":
+            return {"dag_run_id": f"manual__{body['logical_date']}"}
+        return {}
+
+
+def test_queue_triggers_each_interval_while_paused_then_unpauses_and_replaces_an_earlier_demos_run():
+    earlier = {"dag_run_id": "manual__old", "logical_date": "2026-01-02T00:00:00Z", "run_type": "manual",
+               "state": "success"}
+    api = RecordingApi([earlier])
+    ids = runs.queue(api, "retail_etl", [(dt.date(2025, 11, 2), dt.date(2026, 1, 1), {}),
+                                         (dt.date(2026, 1, 1), dt.date(2026, 1, 2), {})])
+    assert ids == ["manual__2026-01-01T00:00:00+00:00", "manual__2026-01-02T00:00:00+00:00"]
+    writes = [(m, p, b) for m, p, b in api.calls if m != "GET"]
+    assert writes[0] == ("PATCH", "retail_etl", {"is_paused": True})
+    assert writes[-1] == ("PATCH", "retail_etl", {"is_paused": False})
+    posts = [b for m, _, b in writes if m == "POST"]
+    assert [(b["data_interval_start"], b["data_interval_end"], b["logical_date"], b["run_after"]) for b in posts] == [
+        ("2025-11-02T00:00:00+00:00", "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00",
+         "2026-01-01T00:00:00+00:00"),
+        ("2026-01-01T00:00:00+00:00", "2026-01-02T00:00:00+00:00", "2026-01-02T00:00:00+00:00",
+         "2026-01-02T00:00:00+00:00")]
+    # The earlier demo's run at the second logical date is deleted before that interval is triggered again.
+    order = [(m, p) for m, p, _ in writes]
+    assert order.index(("DELETE", "retail_etl/dagRuns/manual__old")) < len(order) - 2
+    assert [p for m, p in order if m == "DELETE"] == ["retail_etl/dagRuns/manual__old"]
+
+
+def test_tidy_pauses_and_removes_only_the_unfinished_runs_the_schedule_added():
+    existing = [
+        {"dag_run_id": "ours", "run_type": "manual", "state": "success"},
+        {"dag_run_id": "scheduled__today", "run_type": "scheduled", "state": "running"},
+        {"dag_run_id": "scheduled__done", "run_type": "scheduled", "state": "success"},
+        {"dag_run_id": "manual__user", "run_type": "manual", "state": "queued"},
+    ]
+    api = RecordingApi(existing)
+    assert runs.tidy_scheduler_runs(api, "retail_etl", {"ours"}) == ["scheduled__today"]
+    writes = [(m, p, b) for m, p, b in api.calls if m != "GET"]
+    assert writes == [("PATCH", "retail_etl", {"is_paused": True}),
+                      ("PATCH", "retail_etl/dagRuns/scheduled__today", {"state": "failed"}),
+                      ("DELETE", "retail_etl/dagRuns/scheduled__today", None)]
