@@ -20,7 +20,7 @@ from mwaa_local.demo import follow_ups, history
 from mwaa_local.runtime import components
 from tests.cli.conftest import Cli, assert_one_line_error, end_recorded, make_state_dir
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(2400)]  # two demos on shared, loaded cores
 
 # A small demo: the history ml_train needs for its label window, then one daily interval (the demo's first day).
 # 1,200 orders give ml_train a validation split above min_validation_rows with both label classes.
