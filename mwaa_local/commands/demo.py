@@ -61,7 +61,9 @@ def run(args) -> int:
     state = {"runs": []}
     try:
         return _run(args, state)
-    except (UserError, StepFailed) as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure: name the step, say what still runs, one line
+        if not isinstance(exc, UserError | StepFailed):
+            exc = StepFailed(f"{type(exc).__name__}: {exc}")
         _print_leftovers()
         if args.summary_json:
             _write_json(args.summary_json, {**state.get("summary", {}), "failed_step": state.get("step"),
