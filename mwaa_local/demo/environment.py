@@ -34,14 +34,19 @@ def _running_api_url() -> str | None:
         return None
 
 
-def ensure_up(cloud_port: int, api_port: int, ready_timeout: float) -> tuple[str, bool]:
+def ensure_up(cloud_port: int, api_port: int, ready_timeout: float, mlflow_port: int) -> tuple[str, bool]:
     """(api_url, started): `up --detach` unless a ready `up` runs already."""
+    import dataclasses
+
     from mwaa_local.runtime import detach, supervisor
 
     api_url = _running_api_url()
     if api_url:
         return api_url, False
-    options = supervisor.UpOptions(cloud_port=cloud_port, api_port=api_port, ready_timeout=ready_timeout)
+    # An `up` that starts MLflow itself gets the demo's port, so ensure_mlflow finds that one server.
+    extra = {"mlflow_port": mlflow_port} if "mlflow_port" in {f.name for f in dataclasses.fields(
+        supervisor.UpOptions)} else {}
+    options = supervisor.UpOptions(cloud_port=cloud_port, api_port=api_port, ready_timeout=ready_timeout, **extra)
     code = detach.start_detached(options)  # ends what it started if Airflow does not get ready
     api_url = _running_api_url()
     if code != 0 or api_url is None:
@@ -67,7 +72,7 @@ def start(cloud_port: int, api_port: int, mlflow_port: int, ready_timeout: float
     from mwaa_local.cloud import process
     from mwaa_local.runtime import services
 
-    api_url, started = ensure_up(cloud_port, api_port, ready_timeout)
+    api_url, started = ensure_up(cloud_port, api_port, ready_timeout, mlflow_port)
     endpoint_url = f"http://127.0.0.1:{cloud_port}"
     if process.health(endpoint_url) is None:
         raise UserError(f"the running `up` does not use a local cloud on port {cloud_port}; pass its --port, or "
