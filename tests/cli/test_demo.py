@@ -1,6 +1,8 @@
-"""The README's demo as a user runs it, from a clean environment: `./mwaa-local demo ... --summary-json X`, then
-the README's "where to look" commands (`sql`, `aws`), a run made to fail (non-zero exit, the failure in the JSON),
-and `./mwaa-local stop` ending every process the demo left running (checked by pid).
+"""The README's demo as a user runs it, from a clean environment: `./mwaa-local demo ... --summary-json X` (the
+local MWAA environment started as `up --detach`, every DAG run triggered through the REST API and run by the
+scheduler), then the README's "where to look" commands (`sql`, `aws`), a second demo on the running environment
+with a run made to fail (non-zero exit, the failure in the JSON), and `./mwaa-local stop` ending every process the
+demo left running (checked by pid).
 
 One demo run serves most assertions (it is slow); the tests of this module run in file order on its stack."""
 
@@ -12,13 +14,18 @@ import shutil
 import psutil
 import pytest
 
-from mwaa_local import pid_records
+from mwaa_local import pid_records, provision
 from mwaa_local.cloud import faults, process
-from tests.cli.conftest import Cli, end_recorded, make_state_dir
+from mwaa_local.demo import follow_ups, history
+from mwaa_local.runtime import components
+from tests.cli.conftest import Cli, assert_one_line_error, end_recorded, make_state_dir
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(2400)]  # two demos on shared, loaded cores
 
-ORDERS, DAY = 40, "2026-01-01"  # the smallest demo: 40 orders, one interval (the demo's first day)
+# A small demo: the history ml_train needs for its label window, then one daily interval (the demo's first day).
+# 1,200 orders give ml_train a validation split above min_validation_rows with both label classes.
+ORDERS, DAY = 1_200, "2026-01-01"
+HISTORY = history.history_interval(provision.local_settings()["ml"]["label_days"]).start.isoformat()
 TABLES = ("customers", "products", "orders", "order_items")
 MERGE_ORDERS = "MERGE INTO analytics.fact_orders"
 
@@ -26,14 +33,16 @@ MERGE_ORDERS = "MERGE INTO analytics.fact_orders"
 class Demo:
     def __init__(self, cli: Cli, port: int):
         self.cli, self.port = cli, port
+        self.api_port, self.mlflow_port = process.free_port(), process.free_port()
         self.endpoint_url = f"http://127.0.0.1:{port}"
         self.first_run = None
         self.summary: dict = {}
 
     def demo(self, summary_name: str, *extra: str):
         summary = self.cli.state / summary_name
-        done = self.cli.run("demo", "--port", str(self.port), "--orders", str(ORDERS), "--days", "1", *extra,
-                            "--summary-json", str(summary))
+        done = self.cli.run("demo", "--port", str(self.port), "--api-port", str(self.api_port), "--mlflow-port",
+                            str(self.mlflow_port), "--orders", str(ORDERS), "--days", "1", *extra,
+                            "--summary-json", str(summary), timeout=2400)  # a generous deadline: shared cores
         return done, (json.loads(summary.read_text()) if summary.exists() else None)
 
     def records(self) -> dict[str, pid_records.PidRecord]:
@@ -42,6 +51,14 @@ class Demo:
             record = pid_records.PidRecord(**json.loads(path.read_text()))
             records[record.service] = record
         return records
+
+    def api(self):
+        """A logged-in client of the demo's Airflow (the admin password `up` generated into the state dir)."""
+        from mwaa_local.runtime import credentials
+        from mwaa_local.runtime.api_client import ApiClient
+
+        login = credentials.read_login(self.cli.state / "mwaa" / "passwords.json")
+        return ApiClient.login(f"http://127.0.0.1:{self.api_port}", login.user, login.password)
 
     def source_rows(self) -> dict[str, int]:
         """Counted straight from the seeded PostgreSQL, not from the demo's report."""
@@ -57,6 +74,23 @@ class Demo:
                 return counts
         finally:
             conn.close()
+
+
+def test_a_step_that_fails_is_named_and_leaves_nothing_running(cli, tmp_path):
+    import socket
+
+    with socket.socket() as taken:  # the UI port is taken: `up` refuses before it starts anything
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        summary = tmp_path / "summary.json"
+        done = cli.run("demo", "--port", str(process.free_port()), "--api-port", str(port), "--mlflow-port",
+                       str(process.free_port()), "--orders", "10", "--days", "1", "--summary-json", str(summary),
+                       timeout=600)
+    assert_one_line_error(done, 1, "the demo failed at step 'up'", f"port {port} on 127.0.0.1 is taken")
+    assert json.loads(summary.read_text())["failed_step"] == "up"
+    running = [p for p in (cli.state / "run").glob("*.json")]
+    assert running == [], [p.read_text() for p in running]
 
 
 @pytest.fixture(scope="module")
@@ -77,16 +111,60 @@ def test_the_demo_succeeds_and_its_summary_json_matches_the_source(demo):
     assert "Traceback" not in done.stderr
     summary = demo.summary
     assert (summary["self_check"], summary["failed_intervals"]) == ("success", [])
+    assert summary["history"]["interval"] == HISTORY
     assert [i["interval"] for i in summary["intervals"]] == [DAY]
-    tables = summary["intervals"][0]["tables"]
     source = demo.source_rows()
     assert source["orders"] == ORDERS
-    for table in TABLES:  # a clean run: every source row extracted, curated, loaded; nothing quarantined
-        t = tables[table]
-        moved = (t["extracted"], t["curated"], t["quarantined"], t["loaded"])
-        assert moved == (source[table], source[table], 0, source[table]), (table, t, source[table])
-        assert t["quarantined_by_reason"] == {}
-        assert (t["warehouse_rows_after_run"], t["source_rows"], t["source_distinct_keys"]) == (source[table],) * 3
+    for table in TABLES:  # a clean run: every source row extracted, curated, loaded once; nothing quarantined
+        runs = [summary["history"]["tables"][table], summary["intervals"][0]["tables"][table]]
+        for t in runs:
+            assert (t["curated"], t["quarantined"], t["loaded"]) == (t["extracted"], 0, t["extracted"]), (table, t)
+            assert t["quarantined_by_reason"] == {} and t["late_rows"] == 0, (table, t)
+        assert sum(t["extracted"] for t in runs) == source[table], (table, runs, source[table])
+        last = runs[-1]
+        assert (last["warehouse_rows_after_run"], last["source_rows"], last["source_distinct_keys"]) == \
+            (source[table],) * 3
+
+
+def test_every_run_went_through_the_scheduler_and_succeeded(demo):
+    runs = demo.summary["runs"]
+    assert [r["dag_id"] for r in runs] == ["platform_self_check", "retail_etl", "retail_etl", "ml_train", *[
+        d for d in follow_ups.FOLLOW_UPS if follow_ups.present(d)]], runs
+    assert all(r["state"] == "success" for r in runs), runs
+    api = demo.api()  # the runs are in Airflow's metadata DB, triggered through the REST API, run by the scheduler
+    for r in runs:
+        stored = api.request("GET", f"/api/v2/dags/{r['dag_id']}/dagRuns/{r['run_id']}")
+        assert (stored["state"], stored["run_type"]) == ("success", "manual"), stored
+    etl = [api.request("GET", f"/api/v2/dags/retail_etl/dagRuns/{r['run_id']}")
+           for r in runs if r["dag_id"] == "retail_etl"]
+    assert [(e["data_interval_start"][:10], e["data_interval_end"][:10]) for e in etl] == \
+        [(HISTORY, DAY), (DAY, "2026-01-02")]
+    assert etl[1]["start_date"] >= etl[0]["end_date"], etl  # the intervals ran in order, one at a time
+
+
+def test_the_ml_section_names_the_run_the_champion_and_why(demo):
+    ml = demo.summary["ml"]
+    assert ml["dag_run"]["state"] == "success", ml
+    assert ml["source"] == "xcom"
+    mlflow_url = f"http://127.0.0.1:{demo.mlflow_port}"
+    assert ml["mlflow_url"] == mlflow_url and ml["run_url"].startswith(mlflow_url + "/#/experiments/"), ml
+    assert ml["decision"] in ("champion", "challenger") and ml["reason"], ml
+    assert int(ml["version"]) >= 1 and int(ml["champion_version"]) >= 1, ml
+    assert 0.0 <= ml["champion_value"] <= 1.0 and 0.0 <= ml["candidate_value"] <= 1.0, ml
+    # A fresh state dir has no champion yet, so this first version becomes it.
+    assert (ml["version"], ml["champion_version"], ml["decision"], ml["champion_changed"]) == \
+        ("1", "1", "champion", True), ml
+    assert ml["reason"] == "no champion yet"
+    out = demo.first_run.stdout
+    assert f"MLflow run: {ml['run_url']}" in out
+    assert f"champion: version 1, {ml['metric']} {ml['champion_value']:.4f} (promoted by this run)" in out, out
+    for entry in demo.summary["follow_ups"]:  # the ML DAGs written elsewhere: run when present, else a note
+        if follow_ups.present(entry["dag_id"]):
+            assert entry["state"] == "success", entry
+        else:
+            assert entry["state"] == "skipped" and f"DAG {entry['dag_id']}: skipped" in out, entry
+    assert [e["dag_id"] for e in demo.summary["follow_ups"]] == list(follow_ups.FOLLOW_UPS)
+    assert f"Airflow UI   http://127.0.0.1:{demo.api_port}" in out and f"MLflow UI    {mlflow_url}" in out
 
 
 def test_sql_prints_the_warehouse_count(demo):
@@ -124,14 +202,15 @@ def test_aws_lists_the_raw_extract_in_the_lake(demo):
     assert keys and all(k.startswith(f"raw/orders/dt={DAY}/") and k.endswith(".parquet") for k in keys), keys
 
 
-def test_a_failed_run_exits_non_zero_and_a_new_demo_empties_the_catalog_it_owns(demo):
+def test_a_failed_run_exits_non_zero_and_a_new_demo_on_the_running_up_empties_the_catalog_it_owns(demo):
     # Leftovers of an earlier run: a partition of another day in the crawled orders table.
     left_over = demo.cli.run("aws", "--port", str(demo.port), "glue", "create-partition",
                              "--database-name", "retail_raw", "--table-name", "orders", "--partition-input",
                              json.dumps({"Values": ["2025-12-31"], "StorageDescriptor": {
                                  "Location": "s3://retail-data-lake/raw/orders/dt=2025-12-31/"}}), timeout=300)
     assert left_over.returncode == 0, left_over.stderr
-    # Every try of the warehouse load fails (1 + the DAG's 2 retries), so the interval's run fails.
+    # Every try of the first warehouse load (the history's) fails (1 + the DAG's 2 retries), so that run fails;
+    # the daily interval after it still runs, and training is skipped (the warehouse is incomplete).
     faults.clear(demo.endpoint_url)
     faults.add(demo.endpoint_url, "redshift-data", MERGE_ORDERS, times=3, message="injected by test_demo")
     try:
@@ -140,19 +219,26 @@ def test_a_failed_run_exits_non_zero_and_a_new_demo_empties_the_catalog_it_owns(
         fired = [f["fired"] for f in faults.list_faults(demo.endpoint_url)]
         faults.clear(demo.endpoint_url)
     assert done.returncode == 1, done.stdout[-3000:]
+    assert "Airflow already running" in done.stdout, done.stdout[:3000]
     assert fired == [3], fired
-    assert summary["failed_intervals"] == [DAY] and summary["intervals"] == []
-    assert f"FAILED intervals: {DAY}" in done.stdout
+    assert summary["failed_intervals"] == [HISTORY] and summary["history"] is None
+    assert [i["interval"] for i in summary["intervals"]] == [DAY]
+    assert [(r["dag_id"], r["state"]) for r in summary["runs"]] == \
+        [("platform_self_check", "success"), ("retail_etl", "failed"), ("retail_etl", "success")]
+    assert summary["runs"][1]["failed_tasks"] == ["load_warehouse"], summary["runs"][1]
+    assert summary["ml"] is None and "ML DAGs skipped" in done.stdout
+    assert f"FAILED intervals: {HISTORY}" in done.stdout
     assert "removed 4 crawled table(s) from the Glue database retail_raw" in done.stdout, done.stdout
     partitions = demo.cli.run("aws", "--port", str(demo.port), "glue", "get-partitions",
                               "--database-name", "retail_raw", "--table-name", "orders", timeout=300)
     assert partitions.returncode == 0, partitions.stderr
-    assert [p["Values"] for p in json.loads(partitions.stdout)["Partitions"]] == [[DAY]]
+    assert sorted(p["Values"] for p in json.loads(partitions.stdout)["Partitions"]) == [[HISTORY], [DAY]]
 
 
 def test_stop_ends_every_process_the_demo_started(demo):
     records = demo.records()
-    assert set(records) == {f"cloud-{demo.port}", "postgres"}, records
+    airflow = {components.SUPERVISOR, *(components.RECORD_PREFIX + name for name in components.COMPONENTS)}
+    assert set(records) == {f"cloud-{demo.port}", "postgres", "mlflow", *airflow}, records
     family = []
     for record in records.values():
         proc = record.process()
@@ -162,6 +248,8 @@ def test_stop_ends_every_process_the_demo_started(demo):
     assert done.returncode == 0, done.stderr
     assert f"local cloud: stopped cloud-{demo.port} (pid {records[f'cloud-{demo.port}'].pid}" in done.stdout
     assert "PostgreSQL: stopped" in done.stdout
+    assert f"MLflow server: stopped (pid {records['mlflow'].pid}" in done.stdout
+    assert f"{components.SUPERVISOR}: stopped (pid {records[components.SUPERVISOR].pid}" in done.stdout
     _, alive = psutil.wait_procs(family, timeout=120)
     assert alive == [], f"still running after stop: {alive}"
     assert demo.records() == {}
