@@ -2,8 +2,8 @@
 cutoff (latest order day - label_days) and needs orders before the cutoff for its features, so the source holds
 HISTORY_DAYS of orders before the demo's daily intervals. The history is loaded by ONE retail_etl run whose data
 interval spans it (the REST API accepts an explicit data interval), then the daily intervals run one by one.
-
-TODO(mltrain): when the seed generator gets its opt-in history (a Plan field), build the plan with it here."""
+The plan turns on the generator's repeat-purchase signal (`Plan.history_days`): customers order at their own pace,
+so who buys in the label window follows from their past orders, and ml_train has something real to learn."""
 
 from __future__ import annotations
 
@@ -37,7 +37,9 @@ def seed_plan(orders: int, days: int, label_days: int, seed: int = 42):
     from mwaa_local.seed.generate import Plan
 
     history = history_days(label_days)
-    return Plan(orders=orders, start=DEMO_START - dt.timedelta(days=history), days=history + days, seed=seed)
+    # history_days: orders imported on the plan's first day, signed up and bought during the days before it
+    return Plan(orders=orders, start=DEMO_START - dt.timedelta(days=history), days=history + days, seed=seed,
+                history_days=label_days)
 
 
 def history_interval(label_days: int) -> Interval:
