@@ -25,10 +25,10 @@ def _features(ml, customers: list[int]) -> list[tuple]:
             for r in warehouse.sql(ml.stack.client("redshift-data"), sql)]
 
 
-def _invoke(ml, rows: list[tuple]) -> dict[int, float]:
+def _invoke(ml, rows: list[tuple], runtime=None) -> dict[int, float]:
     from mwaa_platform.ml import deployment
 
-    response = ml.stack.client("sagemaker-runtime").invoke_endpoint(
+    response = (runtime or ml.stack.client("sagemaker-runtime")).invoke_endpoint(
         EndpointName=ENDPOINT, ContentType="text/csv", Accept="text/csv", Body=deployment.csv_body(rows).encode())
     return deployment.parse_scores(response["Body"].read().decode())
 
@@ -82,11 +82,12 @@ def test_update_to_a_second_champion_drops_no_request(ml, first, second):
     customer = scores(ml, second.version)[0]["customer_id"]
     row = _features(ml, [customer])
     errors, answers, stop = [], [], threading.Event()
+    runtime = ml.stack.client("sagemaker-runtime")  # made here: boto3 makes clients unsafely across threads
 
     def keep_calling():
         while not stop.is_set():
             try:
-                answers.append(_invoke(ml, row)[customer])
+                answers.append(_invoke(ml, row, runtime)[customer])
             except Exception as exc:  # noqa: BLE001 - every failure is a dropped request
                 errors.append(repr(exc))
 

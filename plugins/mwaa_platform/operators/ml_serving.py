@@ -114,6 +114,9 @@ class ServingEndpointOperator(SageMakerEndpointOperator):
 
         endpoint = self.config["EndpointName"]
         wanted = self.config["EndpointConfigName"]
+        if self.previous_config == wanted:  # a re-run for the same champion: nothing to switch
+            self.log.info("endpoint %s already serves %s", endpoint, wanted)
+            return {"Endpoint": self.hook.describe_endpoint(endpoint)}
         try:
             result = super().execute(context)
         except Exception as exc:  # noqa: BLE001 - the waiter's error hides the reason; the endpoint's status has it
@@ -175,7 +178,9 @@ class EndpointSmokeTestOperator(BaseOperator):
                                                            result.summary()))
             return {"endpoint_name": endpoint, "endpoint_config": config, "model_version": champion.version,
                     "checked": result.checked, "max_difference": result.max_difference}
-        restored = self._roll_back(hook, endpoint, self.plan.get("previous_config"))
+        previous = self.plan.get("previous_config")
+        restored = ("the endpoint served this config before the run already, so it was left as it is; check the "
+                    "batch scores and the features" if previous == config else self._roll_back(hook, endpoint, previous))
         message = (f"smoke test of endpoint {endpoint} on {config} ({champion.registered_model} version "
                    f"{champion.version}) failed against the batch scores of {self.score_date}: {result.summary()}; "
                    f"{restored}")
