@@ -41,7 +41,7 @@ class ResolveChampionOperator(BaseOperator):
 
     def __init__(self, *, registered_model: str, image: str, role: str, code_bucket: str, code_prefix: str,
                  mlflow_conn_id: str = "mlflow_default", aws_conn_id: str | None = "aws_default", **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(multiple_outputs=True, **kwargs)  # downstream tasks read ["model_config"] etc.
         self.registered_model, self.image, self.role = registered_model, image, role
         self.code_bucket, self.code_prefix = code_bucket, code_prefix
         self.mlflow_conn_id, self.aws_conn_id = mlflow_conn_id, aws_conn_id
