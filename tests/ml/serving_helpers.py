@@ -31,6 +31,11 @@ def run(ml, dag_id: str, conf: dict | None = None):
 
 
 def scores(ml, version, day: str = SCORE_DATE) -> list[dict]:
+    """The batch scores of a version and day ([] before the first scoring run made the table)."""
+    tables = warehouse.sql(ml.stack.client("redshift-data"), "SELECT COUNT(*) AS n FROM information_schema.tables "
+                                                              "WHERE table_schema = 'ml' AND table_name = 'customer_scores'")
+    if not int(tables[0]["n"]):
+        return []
     return warehouse.sql(ml.stack.client("redshift-data"),
                          f"SELECT customer_id, score, airflow_run_id FROM {TABLE} WHERE model_name = '{MODEL}' AND "
                          f"model_version = {int(version)} AND score_date = DATE '{day}' ORDER BY customer_id")
