@@ -20,9 +20,6 @@ class FakeSageMaker:
         self.answer, self.calls, self.serving = answer, [], "ep-v1"
         self.conn = self
 
-    def get_client_type(self, name):
-        return self
-
     def invoke_endpoint(self, **request):
         self.calls.append(("invoke", request["EndpointName"]))
         return {"Body": io.BytesIO(self.answer.encode())}
@@ -63,7 +60,10 @@ def wired(monkeypatch):
     monkeypatch.setattr(ml_serving, "_mlflow_client", lambda conn_id: (hook, registry))
     monkeypatch.setattr(serving_tasks, "_query",
                         lambda sql, conn: BATCH if sql.startswith("SELECT customer_id, score") else FEATURES)
+    from airflow.providers.amazon.aws.hooks import base_aws
+
     monkeypatch.setattr(sagemaker, "SageMakerHook", lambda aws_conn_id=None: holder["fake"])
+    monkeypatch.setattr(base_aws, "AwsBaseHook", lambda aws_conn_id=None, client_type=None: holder["fake"])
     return registry, holder
 
 

@@ -163,7 +163,10 @@ class EndpointSmokeTestOperator(BaseOperator):
             self.features["validation_percent"]), self.aws_conn_id) if batch else []
         hook = SageMakerHook(aws_conn_id=self.aws_conn_id)
         try:
-            response = hook.get_client_type("sagemaker-runtime").invoke_endpoint(
+            from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+
+            runtime = AwsBaseHook(aws_conn_id=self.aws_conn_id, client_type="sagemaker-runtime").conn
+            response = runtime.invoke_endpoint(
                 EndpointName=endpoint, ContentType="text/csv", Accept="text/csv",
                 Body=deployment.csv_body(rows).encode())
             online = deployment.parse_scores(response["Body"].read().decode())
