@@ -8,10 +8,10 @@ from mwaa_local import paths
 
 FOLLOW_UPS = ("ml_batch_score", "ml_deploy", "ml_monitor")
 
-# TODO(score): a helper that, after ml_deploy, returns one endpoint prediction next to the batch score of the same
-# customer and model version, as "module:function" taking (endpoint_url of the local cloud, region) and returning
+# After ml_deploy: one endpoint prediction next to the batch score of the same customer and model version, as
+# "module:function" taking (endpoint_url of the local cloud, region) and returning
 # {"customer_id", "model_version", "endpoint_score", "batch_score", "endpoint"}; the demo prints and records it.
-ENDPOINT_VS_BATCH: str | None = None
+ENDPOINT_VS_BATCH: str | None = "mwaa_local.demo.endpoint_check:endpoint_vs_batch"
 
 
 def present(dag_id: str) -> bool:
