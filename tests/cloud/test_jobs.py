@@ -196,6 +196,7 @@ def test_kill_leftovers_leaves_a_live_cloud_s_job_of_the_same_name_alone(tmp_pat
             proc.wait()
 
 
+@pytest.mark.serial  # its orphans must live until reaped: a cloud another worker starts would reap them first
 @pytest.mark.parametrize("setpriv", [True, False], ids=["setpriv", "prctl-preexec"])
 def test_a_job_dies_with_the_process_that_started_it(tmp_path, setpriv):
     """kill -9 of the cloud runs no handler: the kernel kills the job's main process (PR_SET_PDEATHSIG, set by
