@@ -178,21 +178,26 @@ def _kill(pid: int) -> bool:
         return False
 
 
+def _owner_alive(owner: str) -> bool:
+    owner_pid, _, started = owner.partition(":")
+    return owner_pid.isdigit() and bool(started) and _start_time(owner_pid) == started
+
+
 def kill_leftovers(job_ids: Iterable[str]) -> int:
-    """Kills every process still carrying MARKER_ENV for one of `job_ids`; returns how many."""
-    wanted = set(job_ids)
-    return sum(_kill(pid) for pid, job, _ in _marked_processes() if job in wanted) if wanted else 0
+    """Kills every process still carrying MARKER_ENV for one of `job_ids` that this process started or whose cloud
+    is gone (a restarted cloud's previous life); returns how many. Another live cloud on the machine may run a job
+    of the same name (SageMaker names are the user's): its processes are left alone."""
+    wanted, mine = set(job_ids), _owner_token()
+    if not wanted:
+        return 0
+    return sum(_kill(pid) for pid, job, owner in _marked_processes()
+               if job in wanted and (owner == mine or not _owner_alive(owner)))
 
 
 def reap_orphans() -> int:
     """Kills the job processes whose cloud process is gone (a kill -9 runs no cleanup), whichever cloud started them:
     nothing else would ever end them. Services call it when they start; returns how many."""
-    killed = 0
-    for pid, _, owner in _marked_processes():
-        owner_pid, _, started = owner.partition(":")
-        if not (owner_pid.isdigit() and started and _start_time(owner_pid) == started):
-            killed += _kill(pid)
-    return killed
+    return sum(_kill(pid) for pid, _, owner in _marked_processes() if not _owner_alive(owner))
 
 
 # PR_SET_PDEATHSIG: the kernel sends the job SIGKILL when the thread that started it dies (also on kill -9). Set by

@@ -6,12 +6,14 @@ import os
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 from mwaa_local import paths
 
 NAME = "test"
 HELP = "Run the pytest suite (extra arguments go to pytest, e.g. tests/dags -k cycle -x)."
 
+WORKER_RUN_DIR_ENV = "MWAA_LOCAL_TEST_RUN_DIR"  # read by tests/conftest.py
 NO_TESTS_COLLECTED = 5  # pytest's exit code when nothing ran: a typo in a path must not look like success
 # Never reach a real AWS account from a test, whatever the developer's shell holds.
 DUMMY_AWS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
@@ -39,15 +41,43 @@ def test_environment(airflow_home: str) -> dict[str, str]:
     return env
 
 
+def default_workers() -> int:
+    """One more worker than cores: many tests wait on subprocesses (DAG runs, a cloud, `up`) rather than compute."""
+    return len(os.sched_getaffinity(0)) + 1 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) + 1
+
+
+# Arguments that choose the distribution themselves, or that need one process (a debugger, a collection listing).
+_DISTRIBUTION_CHOSEN = ("-n", "--numprocesses", "--dist", "--tx", "-d", "--pdb", "--trace", "--collect-only", "--co",
+                        "-s", "--capture=no", "--sw", "--stepwise")
+
+
+def parallel_arguments(extra: list[str], workers: int) -> list[str]:
+    """`-n <workers> --dist loadgroup` (groups: tests/conftest.py) for the suite or folders of it. Nothing when the
+    arguments choose the distribution, switch xdist off (`-p no:xdist`), or select only files or single tests: a
+    file alone runs in one process without the workers' start-up cost."""
+    if workers <= 1 or any(a.split("=", 1)[0] in _DISTRIBUTION_CHOSEN or a.startswith("-n") for a in extra):
+        return []
+    if any(a == "no:xdist" or a == "-pno:xdist" for a in extra):
+        return []
+    targets = [a for a in extra if not a.startswith("-") and (paths.ROOT / a.split("::", 1)[0]).exists()]
+    if targets and all("::" in t or (paths.ROOT / t).is_file() for t in targets):
+        return []
+    return ["-n", str(workers), "--dist", "loadgroup", "--no-loadscope-reorder"]
+
+
 def run(args) -> int:
     extra = list(args.extra)
     if extra[:1] == ["--"]:
         extra = extra[1:]
     scratch = paths.local_state() / "tmp"
     scratch.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=scratch, prefix="test-airflow-home-") as airflow_home:
-        cmd = [sys.executable, "-m", "pytest", *extra]
-        code = subprocess.run(cmd, cwd=paths.ROOT, env=test_environment(airflow_home)).returncode
+    with tempfile.TemporaryDirectory(dir=scratch, prefix="test-run-") as run_dir:
+        airflow_home = Path(run_dir) / "airflow-home"
+        airflow_home.mkdir()
+        env = test_environment(str(airflow_home))
+        env[WORKER_RUN_DIR_ENV] = run_dir  # each xdist worker's own state dir and AIRFLOW_HOME go under it
+        cmd = [sys.executable, "-m", "pytest", *parallel_arguments(extra, default_workers()), *extra]
+        code = subprocess.run(cmd, cwd=paths.ROOT, env=env).returncode
     if code == NO_TESTS_COLLECTED:
         print("error: no tests ran (pytest exit code 5); check the paths and -k/-m selection", file=sys.stderr)
         return 1

@@ -9,6 +9,8 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from mwaa_local.cloud import jobs, process
 
 SPAWNS_CHILDREN = Path(__file__).parent / "glue" / "scripts" / "spawns_children.py"
@@ -36,6 +38,7 @@ def _status(redshift, statement_id: str) -> str:
     return redshift.describe_statement(Id=statement_id)["Status"]
 
 
+@pytest.mark.serial  # its orphans must live until reaped: a cloud another worker starts would reap them first
 def test_in_flight_statements_and_job_runs_read_failed_after_kill_9(tmp_path):
     state = tmp_path / "state"
     cloud = process.start(state_dir=state)

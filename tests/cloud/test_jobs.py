@@ -175,6 +175,28 @@ def test_kill_leftovers_finds_processes_by_their_job_marker(tmp_path):
         bystander.wait()
 
 
+def test_kill_leftovers_leaves_a_live_cloud_s_job_of_the_same_name_alone(tmp_path):
+    """Two clouds on one machine (parallel test workers, `demo` beside `up`) may run jobs of the same name: one
+    cloud's cleanup must not kill the other's job, only its own and those of a cloud that is gone."""
+    other_cloud = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    dead_cloud = subprocess.Popen(["true"])
+    dead_cloud.wait()
+    marked = {"PATH": os.environ["PATH"], jobs.MARKER_ENV: "same-name"}
+    owners = {"other": f"{other_cloud.pid}:{jobs._start_time(other_cloud.pid)}", "dead": f"{dead_cloud.pid}:1",
+              "mine": jobs._owner_token()}
+    procs = {name: subprocess.Popen(["sleep", "300"], env={**marked, jobs.OWNER_ENV: owner}, start_new_session=True)
+             for name, owner in owners.items()}
+    try:
+        assert jobs.kill_leftovers(["same-name"]) == 2
+        assert procs["mine"].wait(timeout=30) == -signal.SIGKILL and procs["dead"].wait(timeout=30) == -signal.SIGKILL
+        assert procs["other"].poll() is None
+    finally:
+        for proc in [*procs.values(), other_cloud]:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.serial  # its orphans must live until reaped: a cloud another worker starts would reap them first
 @pytest.mark.parametrize("setpriv", [True, False], ids=["setpriv", "prctl-preexec"])
 def test_a_job_dies_with_the_process_that_started_it(tmp_path, setpriv):
     """kill -9 of the cloud runs no handler: the kernel kills the job's main process (PR_SET_PDEATHSIG, set by
