@@ -16,7 +16,8 @@ def add_arguments(parser):
     parser.add_argument("--api-port", type=_args.port, default=8080, help="Airflow UI / REST API port on 127.0.0.1")
     parser.add_argument("--mlflow-port", type=_args.port, default=5000, help="MLflow UI / API port on 127.0.0.1")
     parser.add_argument("--orders", type=_args.positive, default=5_000,
-                        help="orders in the seeded source, history included, at least 1 (order lines ~3x)")
+                        help="orders over the seeded days, history included, at least 1 (order lines ~3x); the source also gets "
+                             "an imported order history that carries ml_train's repeat-purchase signal")
     parser.add_argument("--days", type=_args.positive, default=3,
                         help="daily intervals to run after the history, at least 1; the last one carries dirt")
     parser.add_argument("--clean", action="store_true", help="inject no dirt")
