@@ -223,7 +223,9 @@ def test_shifted_data_drifts_publishes_the_asset_and_requests_ml_train(ml, champ
     found = _summary(ml, result)
     summary, run = found["summary"], found["run"]
     assert summary["drifted"] is True and run.data.tags["drift.verdict"] == "drift"
-    assert {"monetary", "avg_order_value", "avg_basket_items"} <= set(summary["drifted_features"]), summary
+    # prices and basket sizes move the per-order features directly (frequency/monetary move less: concentrating the
+    # window's orders on a third of the customers leaves the other two thirds with less history)
+    assert {"avg_order_value", "avg_basket_items"} <= set(summary["drifted_features"]), summary
     assert run.data.metrics["feature.avg_basket_items.psi"] > 0.2
     assert "DRIFT: retraining requested" in found["report"]
     after = _airflow_db(ml, ASSET_STATE)
