@@ -6,6 +6,8 @@ basket statistics; include/sql/features/) with label = a purchase in the `label_
 a hash of the customer id, unloaded to S3; a scikit-learn script-mode job (include/sagemaker/) trains; the job is logged
 to MLflow (params, metrics, lineage, model, plots); the model version becomes `champion` only if it beats the current
 champion by the configured margin (else `challenger`); a new champion publishes `retail_repeat_purchase_champion`.
+Each run also saves the monitoring baseline (monitoring/baseline.json of its MLflow run) that ml_monitor compares
+today's features with; drift over its thresholds publishes `retail_feature_drift`, which also schedules this DAG.
 
 Run conf: `cutoff` (ISO date; default: latest order day minus label_days), `label_shuffle_seed` (>= 0: a negative
 control that trains on permuted labels and must not become champion).
@@ -18,7 +20,7 @@ from airflow.providers.amazon.aws.operators.redshift_data import RedshiftDataOpe
 from airflow.sdk import dag, task
 
 from mwaa_platform.assets import RETAIL_WAREHOUSE
-from mwaa_platform.ml.assets import ML_CHAMPION
+from mwaa_platform.ml.assets import FEATURE_DRIFT, ML_CHAMPION
 from mwaa_platform.operators.mlflow_registry import LogSageMakerTrainingOperator, RegisterAndPromoteOperator
 from mwaa_platform.operators.sagemaker_training import RetrySafeSageMakerTrainingOperator
 from mwaa_platform.settings import settings
@@ -28,7 +30,7 @@ from mwaa_platform.settings import settings
     dag_id="ml_train",
     description="Train the repeat-purchase model on SageMaker, track it in MLflow, promote only a better model",
     doc_md=__doc__,
-    schedule=[RETAIL_WAREHOUSE],
+    schedule=RETAIL_WAREHOUSE | FEATURE_DRIFT,  # new warehouse data, or drift seen by ml_monitor
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,  # one feature table and one registration at a time (versions race otherwise)
@@ -68,6 +70,14 @@ def ml_train():
         task_id="log_training", experiment_name=mlflow_settings["experiment"],
         training_job_name="{{ ti.xcom_pull(task_ids='train')['Training']['TrainingJobName'] }}",
         mlflow_conn_id=mlflow_settings["connection_id"])
+
+    @task(multiple_outputs=False)
+    def log_baseline(logged: dict, training_config: dict, cutoff: str) -> dict:
+        from mwaa_platform.ml import monitor_tasks  # ml_monitor compares today's features with this baseline
+
+        return monitor_tasks.log_baseline(logged, training_config, cutoff)
+
+    baseline = log_baseline(log_training.output, the_plan["training_config"], the_plan["cutoff"])
     register = RegisterAndPromoteOperator(
         task_id="register_and_promote", logged=log_training.output,
         registered_model_name=mlflow_settings["registered_model"], metric=ml["validation_metric"],
@@ -83,6 +93,7 @@ def ml_train():
         return decision
 
     the_plan >> build_features >> check_features(the_plan["cutoff"]) >> unload_splits >> train >> log_training
+    baseline >> register  # a version is registered (and may become champion) only with its baseline
     publish_champion(register.output)
 
 

@@ -48,6 +48,11 @@ def add_arguments(parser):
     parser.add_argument("--dirt-rows", type=_args.positive, default=5, help="rows per dirt injection (at least 1)")
     parser.add_argument("--dirt-only", action="store_true",
                         help="do not regenerate: inject --dirt into the existing source (same --start/--days/--seed)")
+    parser.add_argument("--drift", default="", choices=["shift"],
+                        help="shift the data from --drift-day on (prices x1.8, +2 items per line, orders from a third of "
+                             "the customers) so ml_monitor sees drift and requests retraining")
+    parser.add_argument("--drift-day", type=_args.date, default=None,
+                        help="first shifted interval (default: the middle day of the plan)")
     parser.add_argument("--database", type=_database, default="retail",
                         help="database name on the local PostgreSQL server (default retail: the demo's source)")
     parser.add_argument("--manifest", type=_args.output_file, default=None,
@@ -59,7 +64,7 @@ def run(args) -> int:
 
     from mwaa_local import paths, postgres
     from mwaa_local.errors import UserError
-    from mwaa_local.seed import dirt, load
+    from mwaa_local.seed import dirt, drift, load
     from mwaa_local.seed.generate import Plan
 
     plan = Plan(orders=args.orders, start=args.start, days=args.days, seed=args.seed,
@@ -78,6 +83,15 @@ def run(args) -> int:
         dirt.check_day(plan, kinds, day)
     elif args.dirt_only:
         raise UserError("--dirt-only needs --dirt KIND[,KIND...]")
+    shift = drift.parse(args.drift)
+    drift_day = plan.days // 2 if args.drift_day is None else (args.drift_day - plan.start).days
+    if shift is None and args.drift_day is not None:
+        raise UserError("--drift-day needs --drift shift")
+    if shift is not None and args.dirt_only:
+        raise UserError("--drift regenerates the data: it cannot be combined with --dirt-only")
+    if shift is not None and not 0 <= drift_day < plan.days:
+        raise UserError(f"--drift-day {args.drift_day} is outside the seeded days {plan.start}.."
+                        f"{plan.interval(plan.days - 1)}")
     was_running = postgres.user_dsn() is not None or postgres.running_port() is not None
     dsn = postgres.create_database(args.database)
     replaced = {} if args.dirt_only else _existing_rows(dsn)
@@ -93,11 +107,14 @@ def run(args) -> int:
         print(f"seeding {plan.orders:,} orders over {plan.days} day(s) from {plan.start} (seed {plan.seed}) into {dsn}"
               + (f", with {plan.history_days} days of history before it (imported on {plan.start})"
                  if plan.history_days else ""), flush=True)
-        manifest = load.seed(dsn, plan, kinds, day, args.dirt_rows)
+        manifest = load.seed(dsn, plan, kinds, day, args.dirt_rows, drift=shift, drift_day=drift_day)
         print(f"{'table':<12} " + " ".join(f"{d:>12}" for d in manifest["intervals"]) + f" {'total':>12}")
         for table, per_day in manifest["clean_rows"].items():
             cells = " ".join(f"{per_day.get(d, 0):>12,}" for d in manifest["intervals"])
             print(f"{table:<12} {cells} {sum(per_day.values()):>12,}")
+        if shift is not None:
+            print(f"drift shift from {plan.interval(drift_day)}: " + ", ".join(
+                f"{k}={v}" for k, v in shift.describe().items()))
         print(f"loaded in {manifest['seconds']} s")
     for entry in manifest["dirt"]:
         reason = f"-> quarantine as {entry['reason']}" if entry["reason"] else "-> valid, must load"

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterable
 
 from mwaa_local.seed import dirt as dirt_mod
+from mwaa_local.seed import drift as drift_mod
 from mwaa_local.seed import generate, schema
 from mwaa_local.seed.generate import Plan
 
@@ -24,8 +25,9 @@ def _copy(cur, table: str, chunk) -> int:
 
 
 def seed(dsn: str, plan: Plan, dirt: Iterable[str] = (), dirt_day: int | None = None, dirt_rows: int = 5,
-         progress=None) -> dict:
-    """Replaces schema `retail` at `dsn` with the plan's data (+ dirt on `dirt_day`, default the last day).
+         progress=None, drift=None, drift_day: int = 0) -> dict:
+    """Replaces schema `retail` at `dsn` with the plan's data (+ dirt on `dirt_day`, default the last day; orders
+    from `drift_day` on shifted by `drift`, a seed.drift.Shift).
 
     Returns the manifest: plan, rows per table and interval, and every dirt injection with its keys.
     """
@@ -59,6 +61,8 @@ def seed(dsn: str, plan: Plan, dirt: Iterable[str] = (), dirt_day: int | None = 
                     add("orders", day, _copy(cur, "orders", order_chunk))  # imported on day 0 (updated_at)
                     add("order_items", day, _copy(cur, "order_items", item_chunk))
                 for order_chunk, item_chunk in generate.orders(plan, day, ids, prices):
+                    if drift is not None and day >= drift_day:
+                        order_chunk, item_chunk = drift_mod.apply(order_chunk, item_chunk, drift)
                     add("orders", day, _copy(cur, "orders", order_chunk))
                     add("order_items", day, _copy(cur, "order_items", item_chunk))
             for statement in schema.create_indexes_sql():
@@ -75,6 +79,7 @@ def seed(dsn: str, plan: Plan, dirt: Iterable[str] = (), dirt_day: int | None = 
         "intervals": [plan.interval(d).isoformat() for d in range(plan.days)],
         "clean_rows": counts,
         "dirt": injected,
+        "drift": {**drift.describe(), "from": plan.interval(drift_day).isoformat()} if drift is not None else None,
         "seconds": round(time.monotonic() - started, 2),
     }
 

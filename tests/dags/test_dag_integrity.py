@@ -11,6 +11,7 @@ from mwaa_local import dag_integrity as di
 EXPECTED_DAG_IDS = {
     "ml_batch_score.py": ["ml_batch_score"],
     "ml_deploy.py": ["ml_deploy"],
+    "ml_monitor.py": ["ml_monitor"],
     "ml_train.py": ["ml_train"],
     "platform_self_check.py": ["platform_self_check"],
     "retail_etl.py": ["retail_etl"],
