@@ -29,9 +29,11 @@ def _warehouse_types(table):
     return pa.table(columns)
 
 
-def load_orders(redshift, s3, bucket: str, iam_role: str, plan: Plan, workgroup: str, database: str) -> dict:
+def load_orders(redshift, s3, bucket: str, iam_role: str, plan: Plan, workgroup: str, database: str,
+                transform=None) -> dict:
     """COPY the plan's history and daily orders (with their lines) into the warehouse facts; returns row counts.
-    The facts must exist (include/sql/schema.sql) and are appended to."""
+    The facts must exist (include/sql/schema.sql) and are appended to. `transform(orders, order_items)` may change
+    each generated chunk first (a cut at a date, a drift shift)."""
     import pyarrow.parquet as pq
 
     prefix = f"seed-warehouse/{uuid.uuid4().hex[:8]}"
@@ -41,7 +43,7 @@ def load_orders(redshift, s3, bucket: str, iam_role: str, plan: Plan, workgroup:
         chunks += generate.orders(plan, day, ids, prices)
     counts = {"orders": 0, "order_items": 0}
     for number, pair in enumerate(chunks):
-        for table, data in zip(FACTS, pair, strict=True):
+        for table, data in zip(FACTS, transform(*pair) if transform else pair, strict=True):
             body = io.BytesIO()
             pq.write_table(_warehouse_types(data), body)
             s3.put_object(Bucket=bucket, Key=f"{prefix}/{table}/part-{number:05d}.parquet", Body=body.getvalue())

@@ -2,13 +2,14 @@
 champion (a clear skip), a column missing vs the baseline (a clear error naming it), an unshifted warehouse (no drift,
 no asset) and a shifted one (drift: `retail_feature_drift` is published and the scheduler would start ml_train).
 
-"Unshifted" is a fresh sample of the same synthetic process, cut at the champion's training cutoff, so today's
+"Unshifted" is a fresh sample of the same seed generator (another seed), cut at the champion's training cutoff, so today's
 features have the same age as the baseline's (features such as tenure grow with the history); "shifted" is the same
 sample with seed-data's drift (mwaa_local/seed/drift.py) applied to the 30 days before the cutoff. The module reloads
 the session's warehouse and restores it afterwards."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import subprocess
@@ -17,6 +18,7 @@ import sys
 import pytest
 
 from mwaa_local.seed import drift as seed_drift
+from mwaa_local.seed import warehouse as seed_warehouse
 from tests.ml import warehouse
 from tests.ml.conftest import HISTORY
 
@@ -137,21 +139,27 @@ def test_a_column_missing_vs_the_baseline_fails_naming_the_column(ml, champion):
     assert "restore them in include/sql/features/ or retrain the model" in log  # says what to fix
 
 
-def _shifted(orders: list, items: list, since: dt.datetime, shift: seed_drift.Shift) -> tuple[list, list]:
-    """seed-data's shift applied to the warehouse history's orders from `since` on."""
-    moved = {o[0] for o in orders if o[4] >= since}
-    lines = [i for i in items if i[1] in moved]
-    units = seed_drift.shift_prices([round(a / q * 100) for _, _, _, q, a, _ in lines], shift.price_factor)
-    quantities = seed_drift.shift_quantities([q for _, _, _, q, _, _ in lines], shift.extra_quantity)
-    new_items, totals = {}, {}
-    for line, unit, quantity in zip(lines, units, quantities, strict=True):
-        amount = int(unit) * int(quantity) / 100
-        new_items[line[0]] = (line[0], line[1], line[2], int(quantity), amount, line[5])
-        totals[line[1]] = totals.get(line[1], 0.0) + amount
-    customers = seed_drift.concentrate_customers([o[1] for o in orders], shift.frequency_factor)
-    new_orders = [(o[0], int(c), o[2], round(totals.get(o[0], o[3]), 2), o[4]) if o[0] in moved else o
-                  for o, c in zip(orders, customers, strict=True)]
-    return new_orders, [new_items.get(i[0], i) for i in items]
+def _cut_and_shift(cutoff: dt.datetime, shift: seed_drift.Shift | None):
+    """A generated chunk cut at the champion's cutoff; with a shift, seed-data's shift on its last 30 days."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    utc = pa.timestamp("us", tz="UTC")
+    cutoff = cutoff if cutoff.tzinfo else cutoff.replace(tzinfo=dt.UTC)
+
+    def transform(orders, items):
+        orders = orders.filter(pc.less(orders["created_at"].cast(utc), pa.scalar(cutoff, type=utc)))
+        items = items.filter(pc.is_in(items["order_id"], value_set=orders["order_id"]))
+        if shift is None or orders.num_rows == 0:
+            return orders, items
+        recent = pc.greater_equal(orders["created_at"].cast(utc), pa.scalar(cutoff - dt.timedelta(days=30), type=utc))
+        moved, kept = orders.filter(recent), orders.filter(pc.invert(recent))
+        in_moved = pc.is_in(items["order_id"], value_set=moved["order_id"])
+        moved, moved_items = seed_drift.apply(moved, items.filter(in_moved), shift)
+        return (pa.concat_tables([kept, moved.cast(kept.schema)]),
+                pa.concat_tables([items.filter(pc.invert(in_moved)), moved_items.cast(items.schema)]))
+
+    return transform
 
 
 @pytest.fixture(scope="module")
@@ -160,21 +168,17 @@ def current_warehouse(ml, champion):
     cutoff = dt.datetime.fromisoformat(_baseline(ml, champion)["cutoff"])
     redshift, s3 = ml.stack.client("redshift-data"), ml.stack.client("s3")
 
-    def load(shifted: bool) -> None:
-        orders, items = warehouse.synthetic_history(**{**HISTORY, "seed": 29})
-        orders = [o for o in orders if o[4] < cutoff]
-        kept = {o[0] for o in orders}
-        items = [i for i in items if i[1] in kept]
-        if shifted:
-            orders, items = _shifted(orders, items, cutoff - dt.timedelta(days=30), seed_drift.Shift())
+    bucket, role = ml.config["data_lake_bucket"], ml.config["redshift"]["iam_role"]
+
+    def load(shifted: bool) -> None:  # another sample of the same customers' behaviour (seed 29), then maybe shifted
         warehouse.reset_schema(redshift)
-        warehouse.load_history(redshift, s3, ml.config["data_lake_bucket"], orders, items,
-                               ml.config["redshift"]["iam_role"])
+        seed_warehouse.load_orders(redshift, s3, bucket, role, dataclasses.replace(HISTORY, seed=29),
+                                   warehouse.WORKGROUP, warehouse.DATABASE,
+                                   transform=_cut_and_shift(cutoff, seed_drift.Shift() if shifted else None))
 
     yield load
     warehouse.reset_schema(redshift)
-    orders, items = warehouse.synthetic_history(**HISTORY)
-    warehouse.load_history(redshift, s3, ml.config["data_lake_bucket"], orders, items, ml.config["redshift"]["iam_role"])
+    seed_warehouse.load_orders(redshift, s3, bucket, role, HISTORY, warehouse.WORKGROUP, warehouse.DATABASE)
 
 
 def _summary(ml, result) -> dict:
