@@ -81,8 +81,9 @@ def ml_deploy():
         task_id="smoke_test", plan=the_plan, champion=champion.output, score_date=scores_date,
         scores_table=serving["scores_table"], sample_size=serving["smoke_sample_size"],
         tolerance=serving["smoke_tolerance"], features={k: ml[k] for k in ("label_days", "validation_percent")},
-        mlflow_conn_id=config["mlflow"]["connection_id"], waiter_delay=poll,
-        retries=0)  # a failed smoke test has rolled back already: a retry would test the previous config
+        mlflow_conn_id=config["mlflow"]["connection_id"], waiter_delay=poll)
+    # A failed comparison rolls back and raises AirflowFailException (no retry would test the previous config);
+    # errors before the comparison (Redshift, MLflow) retry as any task does.
 
     the_plan >> create_model >> create_endpoint_config(the_plan["endpoint_config_request"]) >> scores_date
     scores_date >> deploy >> smoke_test

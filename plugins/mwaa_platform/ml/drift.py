@@ -19,14 +19,21 @@ KS = the two-sample Kolmogorov-Smirnov statistic D = max |F_baseline(x) - F_curr
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy is imported inside each function: Airflow imports every module under plugins/ when it loads plugins (the
+# scheduler, the dag-processor, DAG serialization), and nothing there may be heavy at import time.
 
 EPSILON = 1e-4
 
 
 def finite(values) -> np.ndarray:
     """The non-missing values as float64 (None and NaN are missing)."""
+    import numpy as np
+
     array = np.asarray([np.nan if v is None else v for v in values] if isinstance(values, list) else values,
                        dtype=np.float64)
     return array[~np.isnan(array)]
@@ -34,6 +41,8 @@ def finite(values) -> np.ndarray:
 
 def missing_share(values) -> float | None:
     """Share of missing (None/NaN) values; None for an empty column."""
+    import numpy as np
+
     array = np.asarray([np.nan if v is None else v for v in values] if isinstance(values, list) else values,
                        dtype=np.float64)
     return None if array.size == 0 else float(np.isnan(array).sum() / array.size)
@@ -41,6 +50,8 @@ def missing_share(values) -> float | None:
 
 def bin_edges(values, bins: int) -> list[float]:
     """Interior cut points from the baseline's quantiles (see the module doc); [] when there is no value."""
+    import numpy as np
+
     if bins < 2:
         raise ValueError(f"bins must be at least 2, got {bins}")
     data = finite(values)
@@ -55,6 +66,8 @@ def bin_edges(values, bins: int) -> list[float]:
 
 def bin_counts(values, edges: list[float]) -> list[int]:
     """Non-missing values per bin: len(edges) + 1 bins, bin i = [edges[i-1], edges[i])."""
+    import numpy as np
+
     data = finite(values)
     index = np.searchsorted(np.asarray(edges, dtype=np.float64), data, side="right")
     return np.bincount(index, minlength=len(edges) + 1).astype(int).tolist()
@@ -62,6 +75,8 @@ def bin_counts(values, edges: list[float]) -> list[int]:
 
 def psi(expected_counts, actual_counts, epsilon: float = EPSILON) -> float | None:
     """Population stability index of two count vectors over the same bins (epsilon rule: module doc)."""
+    import numpy as np
+
     expected = np.asarray(expected_counts, dtype=np.float64)
     actual = np.asarray(actual_counts, dtype=np.float64)
     if expected.shape != actual.shape:
@@ -75,6 +90,8 @@ def psi(expected_counts, actual_counts, epsilon: float = EPSILON) -> float | Non
 
 def ks_statistic(baseline, current) -> float | None:
     """Two-sample KS D (None when either side has no non-missing value)."""
+    import numpy as np
+
     x, y = np.sort(finite(baseline)), np.sort(finite(current))
     if x.size == 0 or y.size == 0:
         return None
@@ -96,6 +113,8 @@ def ks_pvalue(baseline, current) -> float | None:
 
 def sample(values, size: int, seed: int = 0) -> list[float]:
     """At most `size` non-missing values, drawn without replacement by a fixed seed (the baseline keeps this for KS)."""
+    import numpy as np
+
     data = finite(values)
     if data.size > size:
         data = np.random.default_rng(seed).choice(data, size=size, replace=False)
