@@ -34,6 +34,30 @@ def _running_api_url() -> str | None:
         return None
 
 
+def _last_error(log) -> str | None:
+    """`up`'s own one-line error (its last `error:` line), so the demo's message says why."""
+    try:
+        lines = [line for line in log.read_text(errors="replace").splitlines() if line.startswith("error:")]
+    except OSError:
+        return None
+    return lines[-1].removeprefix("error:").strip() if lines else None
+
+
+def _refuse_a_busy_state_dir(cloud_port: int) -> None:
+    """Before anything starts: another cloud holding the state dir is named (as `cloud` and `up` do)."""
+    from pathlib import Path
+
+    from mwaa_local.cloud import process
+    from mwaa_local.cloud.state import StateDirBusy, lock_holder
+
+    if process.health(f"http://{process.DEFAULT_HOST}:{cloud_port}"):
+        return  # up reuses the cloud answering there
+    state_dir = Path(process.default_state_dir()).resolve()
+    holder = lock_holder(state_dir)
+    if holder is not None:
+        raise StateDirBusy(state_dir, holder)
+
+
 def ensure_up(cloud_port: int, api_port: int, ready_timeout: float, mlflow_port: int) -> tuple[str, bool]:
     """(api_url, started): `up --detach` unless a ready `up` runs already."""
     import dataclasses
@@ -43,6 +67,7 @@ def ensure_up(cloud_port: int, api_port: int, ready_timeout: float, mlflow_port:
     api_url = _running_api_url()
     if api_url:
         return api_url, False
+    _refuse_a_busy_state_dir(cloud_port)
     # An `up` that starts MLflow itself gets the demo's port, so ensure_mlflow finds that one server.
     extra = {"mlflow_port": mlflow_port} if "mlflow_port" in {f.name for f in dataclasses.fields(
         supervisor.UpOptions)} else {}
@@ -50,7 +75,9 @@ def ensure_up(cloud_port: int, api_port: int, ready_timeout: float, mlflow_port:
     code = detach.start_detached(options)  # ends what it started if Airflow does not get ready
     api_url = _running_api_url()
     if code != 0 or api_url is None:
-        raise UserError(f"`up --detach` failed (exit {code}); its log: {supervisor.logs_dir() / 'up.log'}")
+        log = supervisor.logs_dir() / "up.log"
+        reason = _last_error(log)
+        raise UserError(f"`up --detach` failed (exit {code}){': ' + reason if reason else ''}; its log: {log}")
     return api_url, True
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import urllib.error
 import urllib.request
 import uuid
@@ -337,7 +338,9 @@ def test_compose_allows_the_cloud_service_name():
               if "mwaa-local cloud" in " ".join(service.get("command", []))}
     assert clouds, "docker-compose.yaml runs no local cloud"
     for name, service in clouds.items():
-        policy = HttpPolicy.configure("0.0.0.0", 4566, environ=service.get("environment", {}))
+        words = shlex.split(" ".join(service.get("command", [])))  # `sh -c "... --allowed-host X"` or an argv
+        flags = [words[i + 1] for i, word in enumerate(words[:-1]) if word == "--allowed-host"]
+        policy = HttpPolicy.configure("0.0.0.0", 4566, allowed_hosts=flags, environ=service.get("environment", {}))
         assert (name, 4566) in policy.allowed_hosts(), f"compose service {name} would refuse its own name as Host"
 
 

@@ -18,6 +18,11 @@ def versions(client) -> list:
 
 @pytest.fixture(scope="module")
 def first(ml):
+    """The first training of an empty registry: the session's ML stack is shared, and modules that ran before this
+    one (batch scoring, deployment) may have left a champion."""
+    client = ml.client()
+    if client.search_registered_models(f"name = '{MODEL}'"):
+        client.delete_registered_model(MODEL)
     result = ml.run()
     assert result.ok, result.log_file.read_text()[-4000:]
     return result

@@ -2,14 +2,13 @@
 champion (a clear skip), a column missing vs the baseline (a clear error naming it), an unshifted warehouse (no drift,
 no asset) and a shifted one (drift: `retail_feature_drift` is published and the scheduler would start ml_train).
 
-"Unshifted" is a fresh sample of the same seed generator (another seed), cut at the champion's training cutoff, so today's
+"Unshifted" is the session's seeded history (what the champion trained on) cut at the champion's training cutoff, so today's
 features have the same age as the baseline's (features such as tenure grow with the history); "shifted" is the same
 sample with seed-data's drift (mwaa_local/seed/drift.py) applied to the 30 days before the cutoff. The module reloads
 the session's warehouse and restores it afterwards."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import subprocess
@@ -170,9 +169,9 @@ def current_warehouse(ml, champion):
 
     bucket, role = ml.config["data_lake_bucket"], ml.config["redshift"]["iam_role"]
 
-    def load(shifted: bool) -> None:  # another sample of the same customers' behaviour (seed 29), then maybe shifted
+    def load(shifted: bool) -> None:  # the session's seeded history cut at the cutoff, then maybe shifted
         warehouse.reset_schema(redshift)
-        seed_warehouse.load_orders(redshift, s3, bucket, role, dataclasses.replace(HISTORY, seed=29),
+        seed_warehouse.load_orders(redshift, s3, bucket, role, HISTORY,
                                    warehouse.WORKGROUP, warehouse.DATABASE,
                                    transform=_cut_and_shift(cutoff, seed_drift.Shift() if shifted else None))
 
