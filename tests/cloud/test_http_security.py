@@ -127,9 +127,15 @@ def test_cross_site_requests_without_origin_are_refused(local_cloud):
 
 
 def test_faults_refuse_any_origin(local_cloud):
-    reply = send(local_cloud.endpoint_url, "DELETE", faults.PATH, headers={"Origin": "http://localhost:8080"})
-    assert reply.status == 403
-    assert faults.list_faults(local_cloud.endpoint_url) == []  # our own client still works
+    faults.add(local_cloud.endpoint_url, "redshift-data", "SELECT 'refused origin test'", times=1,
+               message="must survive a DELETE from a web page")
+    try:
+        before = faults.list_faults(local_cloud.endpoint_url)  # the session's cloud: other modules' faults too
+        reply = send(local_cloud.endpoint_url, "DELETE", faults.PATH, headers={"Origin": "http://localhost:8080"})
+        assert reply.status == 403
+        assert faults.list_faults(local_cloud.endpoint_url) == before  # nothing deleted; our own client still works
+    finally:
+        faults.clear(local_cloud.endpoint_url)  # as the other fault tests leave the shared cloud
 
 
 def test_moto_api_is_not_served(local_cloud):

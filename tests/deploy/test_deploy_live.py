@@ -51,7 +51,8 @@ def live(tmp_path_factory):
             user.tree.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, user.tree / name)
     try:
-        up = user.run("up", "--detach", "--port", str(user.cloud_port), "--api-port", str(user.api_port), timeout=900)
+        up = user.run("up", "--detach", "--port", str(user.cloud_port), "--api-port", str(user.api_port),
+                      "--no-mlflow", timeout=900)  # the DAGs run here need no MLflow; 5000 may be taken
         assert up.returncode == 0, up.stdout + up.stderr
         yield user
     finally:
