@@ -27,6 +27,7 @@ from mwaa_local.cloud.context import CloudContext
 from mwaa_local.cloud.log_writer import LogWriter
 from mwaa_local.cloud.sagemaker import bundle
 from mwaa_local.cloud.sagemaker.exceptions import ValidationException, not_found
+from mwaa_local.cloud.sagemaker.job_store import now
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,6 @@ RETIRE_TIMEOUT = 60.0  # seconds an old server may finish its in-flight requests
 SERVER = bundle.INFERENCE / "model_server.py"
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
 
 @dataclasses.dataclass
 class Resource:
@@ -47,7 +45,7 @@ class Resource:
     name: str
     arn: str
     request: dict[str, Any]
-    created: dt.datetime = dataclasses.field(default_factory=_now)
+    created: dt.datetime = dataclasses.field(default_factory=now)
 
 
 Model = EndpointConfig = Resource
@@ -60,8 +58,8 @@ class Endpoint:
     config_name: str
     status: str = "Creating"
     failure_reason: str | None = None
-    created: dt.datetime = dataclasses.field(default_factory=_now)
-    last_modified: dt.datetime = dataclasses.field(default_factory=_now)
+    created: dt.datetime = dataclasses.field(default_factory=now)
+    last_modified: dt.datetime = dataclasses.field(default_factory=now)
     serving_config: str | None = None  # the config whose server takes the traffic
     tags: list[dict] = dataclasses.field(default_factory=list)
 
@@ -259,7 +257,7 @@ class Hosting:
             self.config(config_name)
             if endpoint.status != "InService":
                 raise ValidationException(f"Cannot update endpoint {name}: it is {endpoint.status}, not InService.")
-            endpoint.status, endpoint.config_name, endpoint.last_modified = "Updating", config_name, _now()
+            endpoint.status, endpoint.config_name, endpoint.last_modified = "Updating", config_name, now()
             endpoint.failure_reason = None
         threading.Thread(target=self._serve, args=(name, config_name, False), daemon=True).start()
         return endpoint
@@ -298,7 +296,7 @@ class Hosting:
                 return
             previous = self.servers.get(name)
             self.servers[name] = server
-            endpoint.status, endpoint.serving_config, endpoint.last_modified = "InService", config_name, _now()
+            endpoint.status, endpoint.serving_config, endpoint.last_modified = "InService", config_name, now()
         if previous is not None:
             previous.retire()
         if not restoring:
@@ -309,7 +307,7 @@ class Hosting:
             endpoint = self.endpoints.get(name)
             if endpoint is None:
                 return
-            endpoint.failure_reason, endpoint.last_modified = reason[:1024], _now()
+            endpoint.failure_reason, endpoint.last_modified = reason[:1024], now()
             if endpoint.status == "Updating" and endpoint.serving_config:
                 # AWS rolls a failed update back: the previous config keeps serving.
                 endpoint.status, endpoint.config_name = "InService", endpoint.serving_config

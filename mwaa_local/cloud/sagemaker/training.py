@@ -22,7 +22,7 @@ from mwaa_local.cloud.log_writer import LogWriter
 from mwaa_local.cloud.s3_objects import NoSuchBucket, split_uri
 from mwaa_local.cloud.sagemaker import algorithms, container, images, staging
 from mwaa_local.cloud.sagemaker.exceptions import ValidationException
-from mwaa_local.cloud.sagemaker.job_store import JobFailed, JobStore
+from mwaa_local.cloud.sagemaker.job_store import JobFailed, JobStore, now
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +45,6 @@ SECONDARY_MESSAGES = {
 }
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
 
 @dataclasses.dataclass
 class TrainingJob:
@@ -60,8 +57,8 @@ class TrainingJob:
     failure_reason: str | None = None
     model_artifacts: str | None = None
     final_metrics: dict[str, tuple[float, dt.datetime]] = dataclasses.field(default_factory=dict)
-    created: dt.datetime = dataclasses.field(default_factory=_now)
-    last_modified: dt.datetime = dataclasses.field(default_factory=_now)
+    created: dt.datetime = dataclasses.field(default_factory=now)
+    last_modified: dt.datetime = dataclasses.field(default_factory=now)
     started: dt.datetime | None = None
     ended: dt.datetime | None = None
     log_stream: str = ""
@@ -69,16 +66,16 @@ class TrainingJob:
     command: list[str] = dataclasses.field(default_factory=list)  # as the toolkit reports it in a failure
 
     def set_secondary(self, status: str) -> None:
-        now = _now()
+        moment = now()
         if self.transitions and "EndTime" not in self.transitions[-1]:
-            self.transitions[-1]["EndTime"] = now
-        self.transitions.append({"Status": status, "StartTime": now, "StatusMessage": SECONDARY_MESSAGES[status]})
-        self.secondary_status, self.last_modified = status, now
+            self.transitions[-1]["EndTime"] = moment
+        self.transitions.append({"Status": status, "StartTime": moment, "StatusMessage": SECONDARY_MESSAGES[status]})
+        self.secondary_status, self.last_modified = status, moment
 
     def finish(self, status: str, secondary: str, reason: str | None = None) -> None:
         self.set_secondary(secondary)
         self.transitions[-1]["EndTime"] = self.transitions[-1]["StartTime"]
-        self.status, self.ended = status, _now()
+        self.status, self.ended = status, now()
         if reason is not None:
             self.failure_reason = reason[:FAILURE_REASON_LIMIT]
 
@@ -86,7 +83,7 @@ class TrainingJob:
     def seconds(self) -> int:
         if self.started is None:
             return 0
-        return max(1, math.ceil(((self.ended or _now()) - self.started).total_seconds()))
+        return max(1, math.ceil(((self.ended or now()) - self.started).total_seconds()))
 
 
 class MetricParser:
@@ -109,7 +106,7 @@ class MetricParser:
                     value = float(match.group(1) if match.groups() else match.group(0))
                 except ValueError:
                     continue
-                self.job.final_metrics[name] = (value, _now())
+                self.job.final_metrics[name] = (value, now())
 
 
 class _Tee:
@@ -201,7 +198,7 @@ class TrainingJobs(JobStore):
                                          environment))
         self._transition(job, "Training")
         with self._lock:
-            job.started = _now()
+            job.started = now()
             job.log_stream = f"{job.name}/algo-1-{int(job.started.timestamp())}"
             job.command = ["python", Path(str(entry_point)).name, *([] if builtin else container.user_args(decoded))]
         writer = LogWriter(self.context.store, LOG_GROUP, job.log_stream, self.context.region)
