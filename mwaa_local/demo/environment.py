@@ -60,18 +60,15 @@ def _refuse_a_busy_state_dir(cloud_port: int) -> None:
 
 def ensure_up(cloud_port: int, api_port: int, ready_timeout: float, mlflow_port: int) -> tuple[str, bool]:
     """(api_url, started): `up --detach` unless a ready `up` runs already."""
-    import dataclasses
-
     from mwaa_local.runtime import detach, supervisor
 
     api_url = _running_api_url()
     if api_url:
         return api_url, False
     _refuse_a_busy_state_dir(cloud_port)
-    # An `up` that starts MLflow itself gets the demo's port, so ensure_mlflow finds that one server.
-    extra = {"mlflow_port": mlflow_port} if "mlflow_port" in {f.name for f in dataclasses.fields(
-        supervisor.UpOptions)} else {}
-    options = supervisor.UpOptions(cloud_port=cloud_port, api_port=api_port, ready_timeout=ready_timeout, **extra)
+    # `up` starts MLflow itself on the demo's port, so ensure_mlflow finds that one server.
+    options = supervisor.UpOptions(cloud_port=cloud_port, api_port=api_port, ready_timeout=ready_timeout,
+                                   mlflow_port=mlflow_port)
     code = detach.start_detached(options)  # ends what it started if Airflow does not get ready
     api_url = _running_api_url()
     if code != 0 or api_url is None:
