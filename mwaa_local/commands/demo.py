@@ -190,7 +190,10 @@ def _run(args, state: dict) -> int:
     else:
         step("ml_train", "DAG ml_train: features in Redshift -> SageMaker training -> MLflow run, registry, champion gate")
         [train_id] = runs.queue(api, "ml_train", [(None, None, {})])
-        trained = follow("ml_train", train_id)
+        try:
+            trained = follow("ml_train", train_id)
+        finally:  # paused again: a drift verdict of ml_monitor queues a retrain instead of starting one unseen
+            runs.tidy_scheduler_runs(api, "ml_train", {train_id})
         step("ml_report", "what the model registry decided")
         summary["ml"] = ml_report.report(api, trained, env.mlflow_url, env.mlflow_user, env.mlflow_password, config)
         for line in ml_report.lines(summary["ml"]):
@@ -230,6 +233,12 @@ def _follow_ups(api, env, last_day, follow, step, config) -> list[dict]:
         entry = {"dag_id": dag_id, **outcome.as_json()}
         if dag_id == "ml_deploy" and outcome.ok:
             entry["endpoint_vs_batch"] = _endpoint_vs_batch(env, config)
+        if dag_id == "ml_monitor" and outcome.ok:
+            from mwaa_local.demo import drift_verdict
+
+            entry["drift"] = drift_verdict.verdict(api, ids[0])
+            for line in drift_verdict.lines(entry["drift"]):
+                print(f"    {line}")
         done.append(entry)
     return done
 
