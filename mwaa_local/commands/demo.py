@@ -213,7 +213,7 @@ def _run(args, state: dict) -> int:
 
 def _follow_ups(api, env, last_day, follow, step, config) -> list[dict]:
     """The DAGs of follow_ups.FOLLOW_UPS whose files exist, for the last daily interval; a note for the others."""
-    from mwaa_local.demo import follow_ups, runs
+    from mwaa_local.demo import drift_verdict, follow_ups, runs
 
     done = []
     parsed = runs.parsed_dag_ids(api)
@@ -225,6 +225,9 @@ def _follow_ups(api, env, last_day, follow, step, config) -> list[dict]:
         if dag_id not in parsed:
             raise StepFailed(f"dags/{dag_id}.py exists but Airflow has not parsed {dag_id} (import error? see the UI)")
         step(dag_id, f"DAG {dag_id} for interval {last_day.label}")
+        if dag_id == "ml_monitor":  # its drift asset starts ml_train only if ml_train is unpaused
+            trains_before = drift_verdict.known_runs(api)
+            runs.set_paused(api, "ml_train", False)
         ids = runs.queue(api, dag_id, [(last_day.start, last_day.end, {})])
         try:
             outcome = follow(dag_id, ids[0])
@@ -233,12 +236,13 @@ def _follow_ups(api, env, last_day, follow, step, config) -> list[dict]:
         entry = {"dag_id": dag_id, **outcome.as_json()}
         if dag_id == "ml_deploy" and outcome.ok:
             entry["endpoint_vs_batch"] = _endpoint_vs_batch(env, config)
-        if dag_id == "ml_monitor" and outcome.ok:
-            from mwaa_local.demo import drift_verdict
-
-            entry["drift"] = drift_verdict.verdict(api, ids[0])
-            for line in drift_verdict.lines(entry["drift"]):
-                print(f"    {line}")
+        if dag_id == "ml_monitor":
+            entry["drift"] = drift_verdict.verdict(api, ids[0], trains_before) if outcome.ok else None
+            if not (entry["drift"] or {}).get("retrain_run"):
+                runs.set_paused(api, "ml_train", True)
+            if outcome.ok:
+                for line in drift_verdict.lines(entry["drift"], api.base_url):
+                    print(f"    {line}")
         done.append(entry)
     return done
 

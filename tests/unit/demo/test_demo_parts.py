@@ -142,43 +142,51 @@ def test_tidy_pauses_and_removes_only_the_unfinished_runs_the_schedule_added():
                       ("DELETE", "retail_etl/dagRuns/scheduled__today", None)]
 
 
-class MonitorApi:
-    """measure_drift's XCom, ml_train's queued asset events and the asset names, as Airflow's REST API answers."""
 
-    def __init__(self, summary, queued_asset_ids):
-        self.summary, self.queued = summary, queued_asset_ids
+class MonitorApi:
+    """measure_drift's XCom and ml_train's runs, as Airflow's REST API answers them."""
+
+    def __init__(self, summary, train_runs):
+        self.summary, self.train_runs = summary, train_runs
 
     def request(self, method, path, body=None, query=None, timeout=30):
         if path.endswith("/xcomEntries/return_value"):
             return {"value": self.summary}
-        if path == "/api/v2/dags/ml_train/assets/queuedEvents":
-            return {"queued_events": [{"dag_id": "ml_train", "asset_id": i} for i in self.queued]}
-        if path.startswith("/api/v2/assets/"):
-            return {"name": {7: "retail_feature_drift", 3: "retail_warehouse"}[int(path.rsplit("/", 1)[1])]}
+        if path == "/api/v2/dags/ml_train/dagRuns":
+            return {"dag_runs": self.train_runs, "total_entries": len(self.train_runs)}
         raise AssertionError(path)
 
 
 SUMMARY = {"drifted": True, "reasons": ["tenure_days: PSI 1.063 > 0.2"], "quality": ["tenure_days: 34.6% outside"],
            "champion.version": "1", "cutoff": "2026-01-04T00:00:00", "mlflow_run_url": "http://127.0.0.1:5000/#/x"}
+MANUAL = {"dag_run_id": "manual__1", "run_type": "manual"}
+RETRAIN = {"dag_run_id": "asset_triggered__2", "run_type": "asset_triggered"}
 
 
-def test_the_drift_verdict_names_the_reasons_and_the_queued_retrain():
+def test_the_drift_verdict_names_the_reasons_and_the_retrain_it_started():
     from mwaa_local.demo import drift_verdict
 
-    found = drift_verdict.verdict(MonitorApi(SUMMARY, [3, 7]), "manual__1")
-    assert found["drifted"] and found["retrain_queued"] and found["reasons"] == SUMMARY["reasons"]
-    text = "\n".join(drift_verdict.lines(found))
+    found = drift_verdict.verdict(MonitorApi(SUMMARY, [MANUAL, RETRAIN]), "m", before={"manual__1"})
+    assert found["drifted"] and found["retrain_run"] == "asset_triggered__2" and found["reasons"] == SUMMARY["reasons"]
+    text = "\n".join(drift_verdict.lines(found, "http://127.0.0.1:8080"))
     assert text.startswith("drift verdict for champion v1 at 2026-01-04T00:00:00: DRIFT")
     assert "tenure_days: PSI 1.063 > 0.2" in text and "data quality: tenure_days: 34.6% outside" in text
-    assert "the request is queued while the demo keeps ml_train paused" in text and "http://127.0.0.1:5000/#/x" in text
-    # the warehouse asset alone is not a retraining request for drift
-    assert not drift_verdict.verdict(MonitorApi(SUMMARY, [3]), "manual__1")["retrain_queued"]
+    assert "started ml_train to retrain" in text and "/dags/ml_train/runs/asset_triggered__2" in text
+    assert "http://127.0.0.1:5000/#/x" in text
+    # a run that existed before the monitor, or a manual one, is not the retrain
+    lonely = drift_verdict.verdict(MonitorApi(SUMMARY, [MANUAL, RETRAIN]), "m", {"manual__1", "asset_triggered__2"},
+                                   wait_s=0)
+    assert lonely["retrain_run"] is None
+    assert "no ml_train run followed it" in "\n".join(drift_verdict.lines(lonely, "http://x"))
 
 
 def test_no_drift_says_nothing_was_requested_and_a_missing_summary_is_unknown():
     from mwaa_local.demo import drift_verdict
 
     calm = {**SUMMARY, "drifted": False, "reasons": [], "quality": []}
-    text = "\n".join(drift_verdict.lines(drift_verdict.verdict(MonitorApi(calm, [7]), "manual__1")))
+    found = drift_verdict.verdict(MonitorApi(calm, [RETRAIN]), "m", set())
+    assert found["retrain_run"] is None  # not even looked for
+    text = "\n".join(drift_verdict.lines(found, "http://x"))
     assert ": no drift" in text and "ml_train is not asked to retrain" in text and "DRIFT" not in text
-    assert drift_verdict.lines(drift_verdict.verdict(MonitorApi(None, []), "r"))[0].startswith("drift verdict: unknown")
+    assert drift_verdict.lines(drift_verdict.verdict(MonitorApi(None, []), "r", set()), "http://x")[0] \
+        .startswith("drift verdict: unknown")
