@@ -37,13 +37,10 @@ from mwaa_platform.settings import settings
 )
 def ml_batch_score():
     config = settings()
-    redshift, ml, serving = config["redshift"], config["ml"], config["scoring"]
+    redshift = config["redshift"]
     poll = config["poll_interval_seconds"]
 
-    champion = ResolveChampionOperator(
-        task_id="champion", registered_model=config["mlflow"]["registered_model"], image=ml["training_image"],
-        role=ml["sagemaker_role"], code_bucket=ml["bucket"], code_prefix=serving["prefix"],
-        mlflow_conn_id=config["mlflow"]["connection_id"])
+    champion = ResolveChampionOperator.from_settings(config)
 
     @task(multiple_outputs=True)
     def plan(champion: dict, dag_run=None, run_id=None) -> dict:

@@ -44,10 +44,7 @@ def ml_deploy():
     ml, serving = config["ml"], config["scoring"]
     poll = config["poll_interval_seconds"]
 
-    champion = ResolveChampionOperator(
-        task_id="champion", registered_model=config["mlflow"]["registered_model"], image=ml["training_image"],
-        role=ml["sagemaker_role"], code_bucket=ml["bucket"], code_prefix=serving["prefix"],
-        mlflow_conn_id=config["mlflow"]["connection_id"])
+    champion = ResolveChampionOperator.from_settings(config)
 
     @task(multiple_outputs=True)
     def plan(champion: dict, dag_run=None) -> dict:

@@ -65,6 +65,14 @@ def parallel_arguments(extra: list[str], workers: int) -> list[str]:
     return ["-n", str(workers), "--dist", "loadgroup", "--no-loadscope-reorder"]
 
 
+def slowest_arguments(extra: list[str], parallel: list[str]) -> list[str]:
+    """For a parallel run: pytest's list of the slowest tests (setup included) over a minute, to see what keeps the
+    suite long. Not when the arguments ask for their own `--durations`."""
+    if not parallel or any(a.startswith("--durations") for a in extra):
+        return []
+    return ["--durations=15", "--durations-min=60"]
+
+
 def run(args) -> int:
     extra = list(args.extra)
     if extra[:1] == ["--"]:
@@ -76,7 +84,8 @@ def run(args) -> int:
         airflow_home.mkdir()
         env = test_environment(str(airflow_home))
         env[WORKER_RUN_DIR_ENV] = run_dir  # each xdist worker's own state dir and AIRFLOW_HOME go under it
-        cmd = [sys.executable, "-m", "pytest", *parallel_arguments(extra, default_workers()), *extra]
+        parallel = parallel_arguments(extra, default_workers())
+        cmd = [sys.executable, "-m", "pytest", *parallel, *slowest_arguments(extra, parallel), *extra]
         code = subprocess.run(cmd, cwd=paths.ROOT, env=env).returncode
     if code == NO_TESTS_COLLECTED:
         print("error: no tests ran (pytest exit code 5); check the paths and -k/-m selection", file=sys.stderr)

@@ -186,30 +186,31 @@ def test_too_small_a_validation_set_fails_at_the_check_and_registers_nothing(ml,
     assert len(versions(ml.client())) == before
 
 
-def test_missing_mlflow_connection_fails_logging_clearly_and_registers_nothing(ml, first):
+def _run_with_broken_connection(ml, break_it) -> tuple:
+    """ml_train with the mlflow_default connection broken by `break_it(ml)`, restored afterwards: (result, log)."""
     before = len(versions(ml.client()))
-    secrets = ml.stack.client("secretsmanager")
-    secrets.delete_secret(SecretId="airflow/connections/mlflow_default", ForceDeleteWithoutRecovery=True)
     try:
+        break_it(ml)
         result = ml.run()
     finally:
         ml.set_connection(ml.server.connection())
     assert result.state == "failed" and result.tasks["log_training"] == "failed"
     assert result.tasks["register_and_promote"] != "success"
+    assert len(versions(ml.client())) == before  # nothing registered
+    return result, result.log_file.read_text()
+
+
+def test_missing_mlflow_connection_fails_logging_clearly_and_registers_nothing(ml, first):
+    def delete(ml):
+        ml.stack.client("secretsmanager").delete_secret(SecretId="airflow/connections/mlflow_default",
+                                                         ForceDeleteWithoutRecovery=True)
+
+    _, log = _run_with_broken_connection(ml, delete)
     assert "Airflow connection 'mlflow_default' is not defined: add it to the secrets backend " \
-           "(airflow/connections/mlflow_default)" in result.log_file.read_text()
-    assert len(versions(ml.client())) == before
+           "(airflow/connections/mlflow_default)" in log
 
 
 def test_wrong_mlflow_password_fails_logging_clearly_and_registers_nothing(ml, first):
-    before = len(versions(ml.client()))
-    ml.set_connection({**ml.server.connection(), "password": "wrong"})
-    try:
-        result = ml.run()
-    finally:
-        ml.set_connection(ml.server.connection())
-    assert result.state == "failed" and result.tasks["log_training"] == "failed"
-    assert result.tasks["register_and_promote"] != "success"
-    log = result.log_file.read_text()
+    _, log = _run_with_broken_connection(ml, lambda ml: ml.set_connection({**ml.server.connection(),
+                                                                             "password": "wrong"}))
     assert "could not reach MLflow" in log and "check the login/password" in log
-    assert len(versions(ml.client())) == before

@@ -30,3 +30,11 @@ def test_arguments_that_choose_the_distribution_are_left_alone(extra):
 
 def test_one_core_runs_in_one_process():
     assert parallel_arguments([], 1) == []
+
+
+def test_a_parallel_run_lists_its_slowest_tests_unless_asked_otherwise():
+    from mwaa_local.commands.test import slowest_arguments
+
+    assert slowest_arguments([], PARALLEL) == ["--durations=15", "--durations-min=60"]
+    assert slowest_arguments(["--durations=5"], PARALLEL) == []
+    assert slowest_arguments(["tests/unit/test_cli.py"], []) == []  # one file, one process: no list

@@ -46,6 +46,15 @@ class ResolveChampionOperator(BaseOperator):
         self.code_bucket, self.code_prefix = code_bucket, code_prefix
         self.mlflow_conn_id, self.aws_conn_id = mlflow_conn_id, aws_conn_id
 
+    @classmethod
+    def from_settings(cls, config, task_id: str = "champion", **kwargs) -> ResolveChampionOperator:
+        """The champion as the serving DAGs resolve it: the registry, image, role and code location of platform.yaml
+        (`config` is mwaa_platform.settings.settings(), read by the DAG file)."""
+        ml = config["ml"]
+        return cls(task_id=task_id, registered_model=config["mlflow"]["registered_model"], image=ml["training_image"],
+                   role=ml["sagemaker_role"], code_bucket=ml["bucket"], code_prefix=config["scoring"]["prefix"],
+                   mlflow_conn_id=config["mlflow"]["connection_id"], **kwargs)
+
     def execute(self, context) -> dict:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
         from airflow.sdk.exceptions import AirflowSkipException
