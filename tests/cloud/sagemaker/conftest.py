@@ -53,14 +53,15 @@ class SageMakerWorld:
                 for name in ("train", "validation")]
 
     def training_config(self, name: str, entry_point: str, hyperparameters: dict | None = None,
-                        channels: list[dict] | None = None, **overrides) -> dict:
+                        channels: list[dict] | None = None, also: tuple[str, ...] = (), **overrides) -> dict:
+        """`also`: more scripts of scripts/ in the source bundle, next to the entry point."""
         config = {
             "TrainingJobName": name, "RoleArn": ROLE,
             "AlgorithmSpecification": {"TrainingImage": SKLEARN_IMAGE, "TrainingInputMode": "File",
                                        "MetricDefinitions": [{"Name": "validation:auc",
                                                               "Regex": r"validation-auc=([0-9.]+);"}]},
             "HyperParameters": {"sagemaker_program": f'"{entry_point}"',
-                                "sagemaker_submit_directory": f'"{self.source(entry_point)}"',
+                                "sagemaker_submit_directory": f'"{self.source(entry_point, *also)}"',
                                 **{k: str(v) for k, v in (hyperparameters or {}).items()}},
             "InputDataConfig": self.channels() if channels is None else channels,
             "OutputDataConfig": {"S3OutputPath": f"s3://{self.bucket}/output"},

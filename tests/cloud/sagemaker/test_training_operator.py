@@ -29,15 +29,18 @@ def test_print_log_prints_the_job_log_and_returns_the_description(world, capfd):
     assert "validation-auc=" in printed and "train rows=400 hps={'C': 2}" in printed
 
 
-def test_deferrable_completes_through_the_trigger(world):
+def test_deferrable_completes_through_the_trigger(world, tmp_path):
     name = job_name("op-defer")
-    operator = _operator(world.training_config(name, "train_sklearn.py"), deferrable=True,
-                         action_if_job_exists="fail")
+    gate = tmp_path / "go"  # the job trains only once this exists: still InProgress when the operator looks
+    config = world.training_config(name, "train_after_gate.py", {"gate": gate}, also=("train_sklearn.py",))
+    operator = _operator(config, deferrable=True, action_if_job_exists="fail")
     ctx = context()
     with pytest.raises(TaskDeferred) as deferred:
         operator.execute(ctx)
+    gate.touch()
     result = run_deferred(operator, ctx, deferred.value)
     assert result["Training"]["TrainingJobStatus"] == "Completed"
+    assert result["Training"]["FinalMetricDataList"][0]["MetricName"] == "validation:auc"  # it really trained
 
 
 def test_a_failed_job_fails_the_task_with_its_reason(world):
