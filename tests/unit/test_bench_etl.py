@@ -17,6 +17,16 @@ LOG = """\
 """
 
 
+def test_the_in_process_api_start_up_is_the_first_tasks_wait_for_its_task_started_line():
+    log = ("2026-01-02T10:00:00.500000Z INFO Task started  (an earlier line of another kind)\n"
+           "2026-01-02T10:00:01.000000Z INFO [DAG TEST] running task <TaskInstance: retail_etl.extract_orders>\n"
+           "2026-01-02T10:00:05.250000Z INFO Task started [airflow.api_fastapi.execution_api.routes.task_instances]\n"
+           "2026-01-02T10:00:06.000000Z INFO [DAG TEST] running task <TaskInstance: retail_etl.extract_x>\n"
+           "2026-01-02T10:00:06.100000Z INFO Task started [airflow.api_fastapi.execution_api.routes.task_instances]\n")
+    assert etl.api_startup(log) == 4.25
+    assert etl.api_startup(LOG) != etl.api_startup(LOG)  # NaN: no such lines
+
+
 def test_targets_are_issue_17s():
     assert etl.targets(1_000_000) == (25.0, 1_500_000_000)
     assert etl.targets(30_000) == (25.0, 1_500_000_000)
