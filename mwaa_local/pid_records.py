@@ -95,15 +95,25 @@ def _signal_group(proc, sig: int) -> None:
         pass
 
 
-def terminate_tree(proc, timeout: float = 10) -> list[int]:
+def terminate_tree(proc, timeout: float = 10, spare: frozenset[int] = frozenset()) -> list[int]:
     """Ends a process, its process group and every descendant (a Glue job in its own group included): SIGTERM
-    first so exit handlers run, SIGKILL for whatever is still alive after `timeout`. Returns the pids ended."""
+    first so exit handlers run, SIGKILL for whatever is still alive after `timeout`. Returns the pids ended.
+    `spare`: descendants left running with their own descendants (services with records of their own, e.g. the
+    cloud `up` started, which their own stop ends and reports)."""
     import psutil
 
     try:
         family = [proc, *proc.children(recursive=True)]
     except psutil.Error:
         family = [proc]
+    if spare:
+        spared = set(spare)
+        for pid in spare:
+            try:
+                spared.update(child.pid for child in psutil.Process(pid).children(recursive=True))
+            except psutil.Error:
+                pass
+        family = [member for member in family if member is proc or member.pid not in spared]
     for member in family:
         _signal_group(member, signal.SIGTERM)
     _, alive = psutil.wait_procs(family, timeout=timeout)

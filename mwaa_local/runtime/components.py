@@ -111,8 +111,11 @@ def stop_all(timeout: float = 15) -> list[tuple[str, int]]:
     import psutil
 
     stopped = []
-    records = sorted((r for r in pid_records.read_all() if r.service.startswith(RECORD_PREFIX)),
-                     key=lambda r: r.service != SUPERVISOR)
+    every = pid_records.read_all()
+    records = sorted((r for r in every if r.service.startswith(RECORD_PREFIX)), key=lambda r: r.service != SUPERVISOR)
+    # The cloud, MLflow and PostgreSQL that `up` started are its descendants with records of their own: `stop`
+    # ends them next (and says so), so a supervisor that has to be killed does not take them down unreported.
+    services = frozenset(r.pid for r in every if not r.service.startswith(RECORD_PREFIX))
     for record in records:
         proc = record.process()
         if proc is not None:
@@ -121,7 +124,7 @@ def stop_all(timeout: float = 15) -> list[tuple[str, int]]:
                 try:
                     proc.wait(timeout + 15)
                 except psutil.TimeoutExpired:
-                    pid_records.terminate_tree(proc, timeout)
+                    pid_records.terminate_tree(proc, timeout, spare=services)
             else:
                 pid_records.terminate_tree(proc, timeout)
             stopped.append((record.service, record.pid))

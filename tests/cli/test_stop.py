@@ -100,3 +100,38 @@ def test_stop_ends_a_cloud_named_by_an_old_cloud_pid_file_but_never_another_prog
     finally:
         bystander.kill()
         bystander.wait()
+
+
+SERVICE_WITH_A_GRANDCHILD = (
+    "import subprocess, sys, time\n"
+    "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+    "time.sleep(600)\n"
+)
+
+
+def test_a_spared_descendant_survives_its_ancestors_kill_with_its_own_children():
+    """What `stop` relies on when `up` must be killed: the cloud/MLflow/PostgreSQL it started (records of their own)
+    are spared, then ended and reported by their own step."""
+    parent = subprocess.Popen([sys.executable, "-c", (
+        "import subprocess, sys, time\n"
+        f"subprocess.Popen([sys.executable, '-c', {SERVICE_WITH_A_GRANDCHILD!r}], start_new_session=True)\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'], start_new_session=True)\n"
+        "time.sleep(600)\n")], start_new_session=True)
+    root = psutil.Process(parent.pid)
+    family = [root]
+    try:
+        family += _wait_children(root, 3)
+        service = next(p for p in root.children() if p.children())  # the child that has a child of its own
+        kept = [service, *service.children(recursive=True)]
+        ended = pid_records.terminate_tree(root, timeout=30, spare=frozenset({service.pid}))
+        assert service.pid not in ended and root.pid in ended
+        parent.wait(60)
+        _, alive = psutil.wait_procs([p for p in family if p not in kept], timeout=60)
+        assert alive == [], f"still running: {alive}"
+        assert all(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in kept), kept
+    finally:
+        for proc in family:
+            try:
+                proc.kill()
+            except psutil.NoSuchProcess:
+                pass

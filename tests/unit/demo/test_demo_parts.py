@@ -143,50 +143,37 @@ def test_tidy_pauses_and_removes_only_the_unfinished_runs_the_schedule_added():
 
 
 
-class MonitorApi:
-    """measure_drift's XCom and ml_train's runs, as Airflow's REST API answers them."""
 
-    def __init__(self, summary, train_runs):
-        self.summary, self.train_runs = summary, train_runs
+class MonitorApi:
+    """measure_drift's XCom, as Airflow's REST API answers it."""
+
+    def __init__(self, summary):
+        self.summary = summary
 
     def request(self, method, path, body=None, query=None, timeout=30):
-        if path.endswith("/xcomEntries/return_value"):
-            return {"value": self.summary}
-        if path == "/api/v2/dags/ml_train/dagRuns":
-            return {"dag_runs": self.train_runs, "total_entries": len(self.train_runs)}
-        raise AssertionError(path)
+        assert path.endswith("/taskInstances/measure_drift/xcomEntries/return_value"), path
+        return {"value": self.summary}
 
 
 SUMMARY = {"drifted": True, "reasons": ["tenure_days: PSI 1.063 > 0.2"], "quality": ["tenure_days: 34.6% outside"],
            "champion.version": "1", "cutoff": "2026-01-04T00:00:00", "mlflow_run_url": "http://127.0.0.1:5000/#/x"}
-MANUAL = {"dag_run_id": "manual__1", "run_type": "manual"}
-RETRAIN = {"dag_run_id": "asset_triggered__2", "run_type": "asset_triggered"}
 
 
-def test_the_drift_verdict_names_the_reasons_and_the_retrain_it_started():
+def test_the_drift_verdict_names_the_reasons_and_that_no_retrain_starts_while_ml_train_is_paused():
     from mwaa_local.demo import drift_verdict
 
-    found = drift_verdict.verdict(MonitorApi(SUMMARY, [MANUAL, RETRAIN]), "m", before={"manual__1"})
-    assert found["drifted"] and found["retrain_run"] == "asset_triggered__2" and found["reasons"] == SUMMARY["reasons"]
-    text = "\n".join(drift_verdict.lines(found, "http://127.0.0.1:8080"))
+    found = drift_verdict.verdict(MonitorApi(SUMMARY), "manual__1")
+    assert found["drifted"] and found["reasons"] == SUMMARY["reasons"] and found["champion_version"] == "1"
+    text = "\n".join(drift_verdict.lines(found))
     assert text.startswith("drift verdict for champion v1 at 2026-01-04T00:00:00: DRIFT")
     assert "tenure_days: PSI 1.063 > 0.2" in text and "data quality: tenure_days: 34.6% outside" in text
-    assert "started ml_train to retrain" in text and "/dags/ml_train/runs/asset_triggered__2" in text
-    assert "http://127.0.0.1:5000/#/x" in text
-    # a run that existed before the monitor, or a manual one, is not the retrain
-    lonely = drift_verdict.verdict(MonitorApi(SUMMARY, [MANUAL, RETRAIN]), "m", {"manual__1", "asset_triggered__2"},
-                                   wait_s=0)
-    assert lonely["retrain_run"] is None
-    assert "no ml_train run followed it" in "\n".join(drift_verdict.lines(lonely, "http://x"))
+    assert "the demo keeps ml_train paused, so nothing starts now" in text and "http://127.0.0.1:5000/#/x" in text
 
 
 def test_no_drift_says_nothing_was_requested_and_a_missing_summary_is_unknown():
     from mwaa_local.demo import drift_verdict
 
     calm = {**SUMMARY, "drifted": False, "reasons": [], "quality": []}
-    found = drift_verdict.verdict(MonitorApi(calm, [RETRAIN]), "m", set())
-    assert found["retrain_run"] is None  # not even looked for
-    text = "\n".join(drift_verdict.lines(found, "http://x"))
+    text = "\n".join(drift_verdict.lines(drift_verdict.verdict(MonitorApi(calm), "manual__1")))
     assert ": no drift" in text and "ml_train is not asked to retrain" in text and "DRIFT" not in text
-    assert drift_verdict.lines(drift_verdict.verdict(MonitorApi(None, []), "r", set()), "http://x")[0] \
-        .startswith("drift verdict: unknown")
+    assert drift_verdict.lines(drift_verdict.verdict(MonitorApi(None), "r"))[0].startswith("drift verdict: unknown")
