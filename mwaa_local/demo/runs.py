@@ -162,18 +162,6 @@ def tidy_scheduler_runs(api: ApiClient, dag_id: str, ours: set[str]) -> list[str
     return removed
 
 
-def queued_asset_events(api: ApiClient, dag_id: str) -> list[dict]:
-    """The asset events waiting to trigger `dag_id` (the UI's "queued" assets): [{"asset_name", "uri", ...}]."""
-    events = _get(api, f"/api/v2/dags/{_q(dag_id)}/assets/queuedEvents").get("queued_events", [])
-    return [{**e, "asset_name": e.get("asset_name") or _asset_name(api, e.get("asset_id"))} for e in events]
-
-
-def _asset_name(api: ApiClient, asset_id) -> str | None:
-    if asset_id is None:
-        return None
-    return _get(api, f"/api/v2/assets/{asset_id}").get("name")
-
-
 def xcom(api: ApiClient, dag_id: str, run_id: str, task_id: str, key: str = "return_value"):
     """A task's XCom as JSON (None when absent)."""
     import ast

@@ -37,7 +37,6 @@ RETIRE_TIMEOUT = 60.0  # seconds an old server may finish its in-flight requests
 SERVER = bundle.INFERENCE / "model_server.py"
 
 
-
 @dataclasses.dataclass
 class Resource:
     """A model or an endpoint config: immutable once created, described by echoing its request."""

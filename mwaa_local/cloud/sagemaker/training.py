@@ -45,7 +45,6 @@ SECONDARY_MESSAGES = {
 }
 
 
-
 @dataclasses.dataclass
 class TrainingJob:
     name: str

@@ -30,12 +30,19 @@ if TYPE_CHECKING:
 EPSILON = 1e-4
 
 
+def _floats(values) -> np.ndarray:
+    """Every value as float64, None as NaN."""
+    import numpy as np
+
+    return np.asarray([np.nan if v is None else v for v in values] if isinstance(values, list) else values,
+                      dtype=np.float64)
+
+
 def finite(values) -> np.ndarray:
     """The non-missing values as float64 (None and NaN are missing)."""
     import numpy as np
 
-    array = np.asarray([np.nan if v is None else v for v in values] if isinstance(values, list) else values,
-                       dtype=np.float64)
+    array = _floats(values)
     return array[~np.isnan(array)]
 
 
@@ -43,8 +50,7 @@ def missing_share(values) -> float | None:
     """Share of missing (None/NaN) values; None for an empty column."""
     import numpy as np
 
-    array = np.asarray([np.nan if v is None else v for v in values] if isinstance(values, list) else values,
-                       dtype=np.float64)
+    array = _floats(values)
     return None if array.size == 0 else float(np.isnan(array).sum() / array.size)
 
 
