@@ -64,7 +64,21 @@ def build(source: Path = paths.PLUGINS, dest: Path = PLUGINS_ZIP) -> Path:
     if not any(not name.endswith("/") for name, _ in entries):
         raise UserError(f"{source} holds no files; nothing to package")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    partial = dest.with_suffix(".zip.partial")  # never leave a half-written plugins.zip behind
+    # Never leave a half-written plugins.zip behind, and never share the partial file with another build running at
+    # the same time (`up` and `deploy`, or two test workers): a name of its own, then an atomic rename.
+    handle, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".partial")
+    os.close(handle)
+    partial = Path(name)
+    try:
+        _write(partial, entries)
+        partial.chmod(0o644)  # mkstemp's 0600 would follow the rename
+        partial.replace(dest)
+    finally:
+        partial.unlink(missing_ok=True)
+    return dest
+
+
+def _write(partial: Path, entries: list[tuple[str, Path]]) -> None:
     with zipfile.ZipFile(partial, "w") as archive:
         for name, path in entries:
             info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
@@ -76,8 +90,6 @@ def build(source: Path = paths.PLUGINS, dest: Path = PLUGINS_ZIP) -> Path:
                 info.external_attr = FILE_MODE << 16
                 info.compress_type = zipfile.ZIP_DEFLATED
                 archive.writestr(info, path.read_bytes(), compresslevel=9)
-    partial.replace(dest)
-    return dest
 
 
 def modules_in(zip_path: Path) -> list[str]:

@@ -58,3 +58,32 @@ def test_each_broken_module_is_reported_with_its_error(tmp_path):
     assert set(failures) == {"acme.typo", "acme.needs_repo"}
     assert "SyntaxError" in failures["acme.typo"]
     assert "ModuleNotFoundError" in failures["acme.needs_repo"] and "mwaa_local" in failures["acme.needs_repo"]
+
+
+def test_builds_at_the_same_time_never_share_a_partial_file(tmp_path):
+    """`up`, `deploy` and parallel test workers build dist/plugins.zip at once (a CI run failed on a shared
+    plugins.zip.partial renamed away by the other build): each build must finish, leave a whole zip and no partial."""
+    import threading
+
+    source = _plugins(tmp_path, {f"acme/m{i}.py": f"X = {i}\n" * 2000 for i in range(20)})
+    dest, errors = tmp_path / "dist" / "plugins.zip", []
+    start = threading.Barrier(8)
+
+    def build():
+        start.wait()
+        try:
+            for _ in range(5):
+                packaging.build(source, dest)
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=build) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with zipfile.ZipFile(dest) as archive:
+        assert archive.testzip() is None and len(archive.namelist()) == 21
+    assert [p.name for p in dest.parent.iterdir()] == ["plugins.zip"]
+    assert dest.stat().st_mode & 0o777 == 0o644
